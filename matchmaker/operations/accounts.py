@@ -1,0 +1,210 @@
+"""Accounts: registration, authentication, roles in spaces, personal access tokens, and the Principal."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import passwords
+from matchmaker.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
+from models import ApiToken, Membership, Organization, Role, Space, TeamMember, User
+from models.audit import AuditEntry
+from models.base import utcnow
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s]{2,63}$")
+TOKEN_PREFIX = "mmk_"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    is_admin: bool = False,
+    password_hash: str | None = None,
+) -> User:
+    """Register a user. ``password_hash`` lets the demo loader reuse one hash for its shared password."""
+    email = normalise_email(email)
+    fields: dict[str, str] = {}
+    if not EMAIL.match(email):
+        fields["email"] = "invalid"
+    display_name = display_name.strip()
+    if not 1 <= len(display_name) <= 80:
+        fields["display_name"] = "length_1_80"
+    if password_hash is None:
+        weakness = passwords.check_strength(password)
+        if weakness:
+            fields["password"] = weakness
+    if fields:
+        raise InvalidInput(
+            "Please correct the highlighted fields (a valid e-mail, a name, a password of 10+ characters).",
+            "请修改标出的字段（有效的电子邮箱、姓名、至少10个字符的密码）。",
+            details={"fields": fields},
+        )
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AlreadyExists(
+            "An account with this e-mail already exists.",
+            "该电子邮箱已注册。",
+            details={"fields": {"email": "taken"}},
+        )
+    user = User(
+        email=email,
+        display_name=display_name,
+        password_hash=password_hash or passwords.hash_password(password),
+        is_admin=is_admin,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    # Verify against a dummy hash when the user is unknown, so timing does not reveal who exists.
+    stored = user.password_hash if user else _DUMMY_HASH
+    if not passwords.verify_password(password, stored) or user is None or not user.is_active:
+        raise InvalidInput(
+            "E-mail or password is not correct.",
+            "电子邮箱或密码不正确。",
+            details={"fields": {"password": "mismatch"}},
+        )
+    return user
+
+
+_DUMMY_HASH = passwords.hash_password(secrets.token_hex(8), n=2**14)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Log the user out everywhere: session cookies carrying the old epoch stop working."""
+    user.session_epoch += 1
+    session.flush()
+
+
+def principal_for(session: Session, user: User | None) -> Principal:
+    if user is None:
+        return ANONYMOUS
+    roles = set()
+    orgs = set()
+    for m in session.scalars(select(Membership).where(Membership.user_id == user.id)):
+        roles.add((m.space_id, m.role.value))
+        if m.role is Role.HOST_STAFF and m.organization_id is not None:
+            orgs.add((m.space_id, m.organization_id))
+    teams = {
+        tm.team_id: (tm.team.space_id, tm.role.value)
+        for tm in session.scalars(select(TeamMember).where(TeamMember.user_id == user.id))
+    }
+    return Principal(
+        user_id=user.id,
+        is_admin=user.is_admin,
+        roles=frozenset(roles),
+        organizations=frozenset(orgs),
+        teams=teams,
+    )
+
+
+def grant_role(
+    session: Session,
+    actor: Principal | None,
+    *,
+    user: User,
+    space: Space,
+    role: Role,
+    organization: Organization | None = None,
+) -> Membership:
+    """Give ``user`` a role in ``space``. ``actor=None`` is the command line (trusted)."""
+    if actor is not None and not can_grant_roles(actor, space.id):
+        raise Forbidden("grant roles in this space", "在该空间分配角色")
+    if organization is not None and organization.space_id != space.id:
+        raise InvalidInput(
+            "That organisation belongs to another space.",
+            "该机构不属于此空间。",
+            details={"fields": {"organization_id": "other_space"}},
+        )
+    if role is Role.HOST_STAFF and organization is None:
+        raise InvalidInput(
+            "Host staff must belong to an organisation of the space.",
+            "主办方人员必须隶属于空间内的某个机构。",
+            details={"fields": {"organization_id": "required"}},
+        )
+    existing = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.space_id == space.id, Membership.role == role
+        )
+    )
+    if existing is not None:
+        existing.organization_id = organization.id if organization else existing.organization_id
+        session.flush()
+        return existing
+    membership = Membership(
+        user_id=user.id, space_id=space.id, role=role, organization_id=organization.id if organization else None
+    )
+    session.add(membership)
+    session.add(
+        AuditEntry(
+            actor_id=actor.user_id if actor else None,
+            space_id=space.id,
+            action="role_granted",
+            subject=f"user:{user.id}",
+            detail={"role": role.value},
+        )
+    )
+    session.flush()
+    return membership
+
+
+# Personal access tokens ---------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is never stored and shown only now."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput(
+            "Give the token a name of 1 to 200 characters.",
+            "请为令牌命名（1至200个字符）。",
+            details={"fields": {"name": "length_1_200"}},
+        )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:10], digest=_digest(secret))
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def user_for_token(session: Session, secret: str) -> User:
+    token = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(secret)))
+    if token is None or not token.is_active or not token.user.is_active:
+        raise NotAuthenticated()
+    token.last_used_at = utcnow()
+    return token.user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("token", "令牌", token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", "用户", user_id)
+    return user

@@ -1,0 +1,36 @@
+"""Persistence vocabulary: SQLAlchemy tables for spaces, people, teams, resources and their history."""
+
+from models.audit import AuditEntry
+from models.base import Base
+from models.interactions import Interaction, InteractionKind
+from models.people import ApiToken, Membership, Role, User
+from models.resources import Resource, ResourceKind, Tag
+from models.spaces import EntityNature, Organization, OrganizationKind, Space
+from models.tasks import Task, TaskStatus
+from models.teams import AdmissionStatus, Stage, StageChange, Team, TeamMember, TeamRole
+
+__all__ = [
+    "AdmissionStatus",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "EntityNature",
+    "Interaction",
+    "InteractionKind",
+    "Membership",
+    "Organization",
+    "OrganizationKind",
+    "Resource",
+    "ResourceKind",
+    "Role",
+    "Space",
+    "Stage",
+    "StageChange",
+    "Tag",
+    "Task",
+    "TaskStatus",
+    "Team",
+    "TeamMember",
+    "TeamRole",
+    "User",
+]

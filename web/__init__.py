@@ -1,0 +1,58 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.database import ensure_sqlite_folder, make_engine, make_session_factory
+from web import config as config_module
+
+
+def create_app(
+    config: dict[str, Any] | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> Flask:
+    """Build the app. ``config`` overrides the environment; tests pass their own ``session_factory``."""
+    settings = config_module.from_environment(config)
+    app = Flask(__name__, instance_path=str(settings["INSTANCE_PATH"]), instance_relative_config=False)
+    app.config.update(settings)
+
+    if session_factory is None:
+        ensure_sqlite_folder(app.config["DATABASE_URL"])
+        session_factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
+    app.extensions["matchmaker.session_factory"] = session_factory
+
+    from web import db, errors, i18n, security
+    from web.extensions import csrf, limiter, socketio
+
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        cors_allowed_origins=app.config["ALLOWED_ORIGINS"] or None,  # None: the platform's own origin only
+        manage_session=True,
+    )
+    from web.realtime import handlers  # noqa: F401  (registers the Socket.IO handlers)
+
+    from web.api import bp as api_bp
+    from web.auth.views import bp as auth_bp
+    from web.catalogue.views import bp as catalogue_bp
+    from web.spaces.views import bp as spaces_bp
+    from web.teams.views import bp as teams_bp
+
+    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+    from web import pages
+
+    pages.init_app(app)
+    return app

@@ -1,0 +1,106 @@
+"""The JSON API under ``/api/v1``: routes declare their input models once, for parsing and for OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, request
+from pydantic import BaseModel
+
+from matchmaker.errors import InvalidInput, NotAuthenticated
+from web.extensions import csrf
+from web.security import current_db_user, is_token_request
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Operation:
+    rule: str
+    method: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    auth: bool
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def parse_json(model: type[BaseModel]) -> BaseModel:
+    if not request.is_json:
+        raise InvalidInput(
+            "Send a JSON body with Content-Type: application/json.",
+            "请以 application/json 格式提交 JSON 请求体。",
+            details={"fields": {"body": "not_json"}},
+        )
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise InvalidInput("The request body is empty.", "请求体为空。", details={"fields": {"body": "empty"}})
+    return model.model_validate_json(raw)
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    listy = {
+        name
+        for name, info in model.model_fields.items()
+        if getattr(info.annotation, "__origin__", None) is list
+    }
+    for key in request.args:
+        values = request.args.getlist(key)
+        data[key] = values if key in listy else values[-1]
+    return model.model_validate(data)
+
+
+def _check_csrf_for_cookie_auth() -> None:
+    """A browser calling the API with its session cookie must send the CSRF token like a form does."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or is_token_request():
+        return
+    if current_db_user() is not None:
+        csrf.protect()
+
+
+def route(
+    rule: str,
+    method: str,
+    summary: str,
+    *,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    auth: bool = True,
+    responses: dict[int, str] | None = None,
+) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        OPERATIONS.append(
+            Operation(rule, method, summary, tag, body, query, auth, responses or {})
+        )
+
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if auth and current_db_user() is None:
+                raise NotAuthenticated()
+            _check_csrf_for_cookie_auth()
+            if body is not None:
+                kwargs["body"] = parse_json(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            return view(*args, **kwargs)
+
+        endpoint = f"{view.__name__}"
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])
+        return cast(F, wrapped)
+
+    return decorate
+
+
+from web.api import openapi, views  # noqa: E402, F401  (registers the routes)

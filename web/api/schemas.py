@@ -1,0 +1,247 @@
+"""Request bodies of the JSON API: strict types, unknown fields refused, lengths bounded."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from matchmaker.errors import InvalidInput
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Kind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund", "service"]
+PriceUnit = Literal["hour", "day", "sample", "session", "month", "free"]
+StageName = Literal["nursery", "incubator", "accelerator", "graduated", "exited"]
+EntryStage = Literal["nursery", "incubator", "accelerator"]
+RoundName = Literal["seed", "angel", "pre_a", "a", "b"]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), max_digits=12, decimal_places=2)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class RegisterIn(Body):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    password: Annotated[str, StringConstraints(max_length=256)]
+    display_name: Annotated[str, StringConstraints(max_length=80)]
+
+
+class TokenIn(Body):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    password: Annotated[str, StringConstraints(max_length=256)]
+    name: Short = "API client"
+
+
+class TokenNameIn(Body):
+    name: Short
+
+
+class ResourceFields(Body):
+    name_zh: Short
+    name_en: Short
+    description_zh: Long = ""
+    description_en: Long = ""
+    service_content_zh: Long = ""
+    service_content_en: Long = ""
+    service_unit_zh: OptShort = ""
+    service_unit_en: OptShort = ""
+    price_cny: Money | None = None
+    price_unit: PriceUnit = "hour"
+    subsidy_zh: Long | None = None
+    subsidy_en: Long | None = None
+    capacity: int = Field(default=1, ge=1, le=1000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Slug] = Field(default_factory=list, max_length=30)
+
+
+class ResourceCreate(ResourceFields):
+    space_id: int = Field(ge=1)
+    organization_id: int = Field(ge=1)
+    kind: Kind
+    category: Annotated[str, StringConstraints(max_length=40)]
+
+
+class ResourceUpdate(Body):
+    name_zh: Short | None = None
+    name_en: Short | None = None
+    description_zh: Long | None = None
+    description_en: Long | None = None
+    service_content_zh: Long | None = None
+    service_content_en: Long | None = None
+    service_unit_zh: OptShort | None = None
+    service_unit_en: OptShort | None = None
+    price_cny: Money | None = None
+    price_unit: PriceUnit | None = None
+    subsidy_zh: Long | None = None
+    subsidy_en: Long | None = None
+    capacity: int | None = Field(default=None, ge=1, le=1000)
+    category: Annotated[str, StringConstraints(max_length=40)] | None = None
+    attributes: dict[str, Any] | None = None
+    tags: list[Slug] | None = Field(default=None, max_length=30)
+
+
+class RetireIn(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class SearchParams(BaseModel):
+    """Query-string parameters of ``GET /api/v1/resources`` (strings coerced, unknown ones refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    kind: list[Kind] = Field(default_factory=list)
+    category: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list)
+    tag: list[Slug] = Field(default_factory=list, max_length=20)
+    space_id: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    price_max: float | None = Field(default=None, ge=0)
+    include_retired: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class TeamFields(Body):
+    name_zh: Short
+    name_en: Short
+    description_zh: Long = ""
+    description_en: Long = ""
+    needs_zh: Long = ""
+    needs_en: Long = ""
+    registered_enterprise: bool = False
+    funding_ask_10k_cny: Money | None = None
+    round_sought: RoundName | None = None
+    tags: list[Slug] = Field(default_factory=list, max_length=20)
+
+
+class TeamApply(TeamFields):
+    space_id: int = Field(ge=1)
+    stage: EntryStage = "nursery"
+
+
+class TeamUpdate(Body):
+    name_zh: Short | None = None
+    name_en: Short | None = None
+    description_zh: Long | None = None
+    description_en: Long | None = None
+    needs_zh: Long | None = None
+    needs_en: Long | None = None
+    registered_enterprise: bool | None = None
+    funding_ask_10k_cny: Money | None = None
+    round_sought: RoundName | None = None
+    tags: list[Slug] | None = Field(default=None, max_length=20)
+
+
+class ReviewIn(Body):
+    decision: Literal["admitted", "rejected"]
+    criteria_met: dict[Annotated[str, StringConstraints(max_length=63)], bool] = Field(default_factory=dict)
+    note: Long = ""
+    stage: EntryStage | None = None
+    residence_start: date | None = None
+    free_months: int = Field(default=6, ge=6, le=60)
+
+
+class StageIn(Body):
+    to: StageName
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+
+
+class MemberIn(Body):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    role: Literal["lead", "member"] = "member"
+
+
+class MembershipIn(Body):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    role: Literal["manager", "host_staff", "mentor", "investor"]
+    organization_id: int | None = Field(default=None, ge=1)
+
+
+class SpaceUpdate(Body):
+    name_zh: Short | None = None
+    name_en: Short | None = None
+    niche_zh: Short | None = None
+    niche_en: Short | None = None
+    description_zh: Long | None = None
+    description_en: Long | None = None
+    founded_on: date | None = None
+    operating_entity: OptShort | None = None
+    operating_entity_nature: (
+        Literal[
+            "public_institution",
+            "state_owned_enterprise",
+            "private_enterprise",
+            "investment_institution",
+            "university",
+            "social_organization",
+            "other",
+        ]
+        | None
+    ) = None
+    legal_representative: OptShort | None = None
+    legal_representative_phone: OptShort | None = None
+    person_in_charge: OptShort | None = None
+    person_in_charge_mobile: OptShort | None = None
+    contact_name: OptShort | None = None
+    contact_mobile: OptShort | None = None
+    address: OptShort | None = None
+    email: OptShort | None = None
+    built_by_enterprise: OptShort | None = None
+    built_by_university: OptShort | None = None
+    built_by_institute: OptShort | None = None
+    main_direction: OptShort | None = None
+    management_team_size: int | None = Field(default=None, ge=0, le=100000)
+    management_team_with_degree: int | None = Field(default=None, ge=0, le=100000)
+    floor_area_m2: float | None = Field(default=None, ge=0, le=1e8)
+    public_service_area_m2: float | None = Field(default=None, ge=0, le=1e8)
+    angel_fund_10k_cny: float | None = Field(default=None, ge=0, le=1e9)
+    events_held: int | None = Field(default=None, ge=0, le=100000)
+    online_platform_name: OptShort | None = None
+    public_tech_platform_name: OptShort | None = None
+    has_entry_standards: bool | None = None
+    has_exit_conditions: bool | None = None
+    has_project_database: bool | None = None
+    other_systems: OptShort | None = None
+    exit_conditions_zh: Long | None = None
+    exit_conditions_en: Long | None = None
+
+
+NULLABLE = frozenset(
+    {
+        "price_cny",
+        "subsidy_zh",
+        "subsidy_en",
+        "funding_ask_10k_cny",
+        "round_sought",
+        "founded_on",
+        "built_by_enterprise",
+        "built_by_university",
+        "built_by_institute",
+        "public_tech_platform_name",
+        "other_systems",
+    }
+)
+
+
+def changes(model: BaseModel) -> dict[str, Any]:
+    """Only the fields the client actually sent (PATCH semantics); ``null`` only where a field may be empty."""
+    sent = model.model_dump(exclude_unset=True)
+    cleared = sorted(k for k, v in sent.items() if v is None and k not in NULLABLE)
+    if cleared:
+        raise InvalidInput(
+            f"These fields cannot be emptied: {', '.join(cleared)}.",
+            f"以下字段不能为空：{'、'.join(cleared)}。",
+            details={"fields": dict.fromkeys(cleared, "required")},
+        )
+    if not sent:
+        raise InvalidInput(
+            "Nothing to change: send at least one field.",
+            "没有需要修改的内容：请至少提交一个字段。",
+            details={"fields": {"body": "empty"}},
+        )
+    return sent

@@ -1,0 +1,156 @@
+"""The ``matchmaker`` command: thin wrappers over models, seeds and the web app."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from sqlalchemy import select
+
+from models import Organization, Role, Space
+from models.database import ensure_sqlite_folder, make_engine, make_session_factory
+from web import config as config_module
+
+
+def _database_url() -> str:
+    url: str = config_module.from_environment()["DATABASE_URL"]
+    ensure_sqlite_folder(url)
+    return url
+
+
+def _say(message: str) -> None:
+    click.echo(f"  · {message}")
+
+
+def _upgrade() -> None:
+    from models import migrate
+
+    url = _database_url()
+    click.echo(f"Database: {_redact(url)}")
+    migrate.upgrade(url)
+    _say("schema is up to date")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(host: str, port: int, debug: bool = False) -> None:
+    from web import create_app
+    from web.extensions import socketio
+
+    app = create_app()
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
+
+
+@click.group(help="Open online platform for specialized maker spaces (专业化众创空间).")
+def main() -> None:
+    pass
+
+
+@main.command(help="Create the database, load the demo spaces, print the demo logins and serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Load the demo and exit.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    from seeds import demo as demo_data
+
+    _upgrade()
+    click.echo("Loading the demo spaces (generated demo data, not real spaces):")
+    factory = make_session_factory(make_engine(_database_url()))
+    logins = demo_data.load_demo(factory, progress=_say)
+    click.echo("")
+    click.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
+    for who, email in logins.rows:
+        click.echo(f"  {email:<44} {who}")
+    click.echo("")
+    if not no_serve:
+        _serve(host, port)
+
+
+@main.command(help="Serve the platform (Socket.IO included).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True)
+def serve(host: str, port: int, debug: bool) -> None:
+    _serve(host, port, debug)
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply the migrations (creates the SQLite file on first use).")
+def db_upgrade() -> None:
+    _upgrade()
+
+
+@main.command(help="Load one demo space by name (see --list); loading twice does no harm.")
+@click.argument("name", required=False)
+@click.option("--list", "list_names", is_flag=True, help="List the demo spaces.")
+def seed(name: str | None, list_names: bool) -> None:
+    from seeds import demo as demo_data
+
+    names = demo_data.available()
+    if list_names or not name:
+        click.echo("Demo spaces: " + ", ".join(names))
+        if not name:
+            return
+    if name not in names:
+        raise click.BadParameter(f"unknown demo space {name!r}; choose one of: {', '.join(names)}", param_hint="NAME")
+    _upgrade()
+    factory = make_session_factory(make_engine(_database_url()))
+    demo_data.load_demo(factory, names=[name], progress=_say)
+    click.echo(f"Loaded {name}.")
+
+
+@main.group(help="Accounts.")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create an account, optionally with a role in a space.")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--password", help="Prompted for when omitted.")
+@click.option("--admin", is_flag=True, help="Platform admin.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="A role in --space.")
+@click.option("--space", "space_slug", help="The space's slug (see `matchmaker seed --list`).")
+@click.option("--organization", "org_key", help="For host staff: the organisation's key in the space.")
+def user_create(
+    email: str, display_name: str, password: str | None, admin: bool, role: str | None, space_slug: str | None, org_key: str | None
+) -> None:
+    from matchmaker.errors import MatchmakerError
+    from matchmaker.operations import accounts
+
+    if bool(role) != bool(space_slug):
+        raise click.UsageError("--role and --space go together.")
+    if password is None:
+        password = getpass.getpass("Password (10+ characters): ")
+    factory = make_session_factory(make_engine(_database_url()))
+    try:
+        with factory.begin() as session:
+            created = accounts.create_user(session, email=email, password=password, display_name=display_name, is_admin=admin)
+            if role and space_slug:
+                space = session.scalar(select(Space).where(Space.slug == space_slug))
+                if space is None:
+                    raise click.BadParameter(f"no space with slug {space_slug!r}", param_hint="--space")
+                org = None
+                if org_key:
+                    org = session.scalar(select(Organization).where(Organization.space_id == space.id, Organization.key == org_key))
+                    if org is None:
+                        raise click.BadParameter(f"no organisation {org_key!r} in {space_slug}", param_hint="--organization")
+                accounts.grant_role(session, None, user=created, space=space, role=Role(role), organization=org)
+            click.echo(f"Created {created.email} (id {created.id}).")
+    except MatchmakerError as exc:
+        click.echo(f"Error: {exc} {exc.details.get('fields', '')}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

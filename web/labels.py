@@ -1,0 +1,103 @@
+"""Display names for the platform's codes (kinds, categories, stages, roles), translated by Flask-Babel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+KINDS: dict[str, Any] = {
+    "equipment": _l("Equipment"),
+    "pilot_line": _l("Pilot line"),
+    "workspace": _l("Workspace"),
+    "mentor": _l("Mentor"),
+    "fund": _l("Investor or fund"),
+    "service": _l("Professional service"),
+}
+CATEGORIES: dict[str, Any] = {
+    "testing": _l("Inspection and testing"),
+    "design": _l("R&D design"),
+    "model_processing": _l("Model processing"),
+    "pilot": _l("Pilot production"),
+    "desk": _l("Desks"),
+    "meeting_room": _l("Meeting room"),
+    "office": _l("Office or lab space"),
+    "technical": _l("Innovation mentor"),
+    "entrepreneurship": _l("Entrepreneurship mentor"),
+    "angel": _l("Angel investor"),
+    "seed_fund": _l("Seed fund"),
+    "vc": _l("Venture capital"),
+    "ip": _l("Intellectual property"),
+    "legal": _l("Legal"),
+    "finance": _l("Finance and tax"),
+    "certification": _l("Certification"),
+    "regulatory": _l("Regulatory affairs"),
+    "training": _l("Training"),
+}
+STAGES: dict[str, Any] = {
+    "nursery": _l("Nursery"),
+    "incubator": _l("Incubator"),
+    "accelerator": _l("Accelerator"),
+    "graduated": _l("Graduated"),
+    "exited": _l("Exited"),
+}
+ADMISSION: dict[str, Any] = {
+    "pending": _l("Pending review"),
+    "admitted": _l("Admitted"),
+    "rejected": _l("Declined"),
+}
+ROLES: dict[str, Any] = {
+    "manager": _l("Space manager"),
+    "host_staff": _l("Host staff"),
+    "mentor": _l("Mentor"),
+    "investor": _l("Investor"),
+    "lead": _l("Team lead"),
+    "member": _l("Team member"),
+    "admin": _l("Platform admin"),
+}
+PRICE_UNITS: dict[str, Any] = {
+    "hour": _l("per hour"),
+    "day": _l("per day"),
+    "sample": _l("per sample"),
+    "session": _l("per session"),
+    "month": _l("per month"),
+    "free": _l("free"),
+}
+ROUNDS: dict[str, Any] = {
+    "seed": _l("Seed"),
+    "angel": _l("Angel"),
+    "pre_a": _l("Pre-A"),
+    "a": _l("Series A"),
+    "b": _l("Series B"),
+}
+NATURES: dict[str, Any] = {
+    "public_institution": _l("Public institution"),
+    "state_owned_enterprise": _l("State-owned enterprise"),
+    "private_enterprise": _l("Private enterprise"),
+    "investment_institution": _l("Investment institution"),
+    "university": _l("University"),
+    "social_organization": _l("Social organisation"),
+    "other": _l("Other"),
+}
+FIELD_ERRORS: dict[str, Any] = {
+    "required": _l("Required."),
+    "invalid": _l("Not valid."),
+    "taken": _l("Already in use."),
+    "too_short": _l("At least 10 characters."),
+    "too_long": _l("Too long."),
+    "mismatch": _l("E-mail or password is not correct."),
+    "unknown": _l("Unknown."),
+    "unknown_field": _l("Not accepted here."),
+}
+
+ALL = {
+    "kinds": KINDS,
+    "categories": CATEGORIES,
+    "stages": STAGES,
+    "admission": ADMISSION,
+    "roles": ROLES,
+    "price_units": PRICE_UNITS,
+    "rounds": ROUNDS,
+    "natures": NATURES,
+    "field_errors": FIELD_ERRORS,
+}

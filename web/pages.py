@@ -1,0 +1,115 @@
+"""What every server-rendered page shares: form parsing through the API's schemas, errors beside fields,
+navigation and label helpers."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar, Union
+
+from flask import Flask, render_template, request
+from pydantic import BaseModel, ValidationError
+
+from matchmaker.errors import MatchmakerError
+from matchmaker.operations import spaces as space_ops
+from web import labels
+from web.db import get_session
+from web.errors import from_validation_error
+from web.i18n import current_locale
+from web.security import current_db_user, current_principal
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return any(_is_list(a) for a in typing.get_args(annotation))
+    return False
+
+
+def _is_str(annotation: Any) -> bool:
+    if annotation is str or typing.get_origin(annotation) is typing.Annotated:
+        return annotation is str or typing.get_args(annotation)[0] is str
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return any(_is_str(a) for a in typing.get_args(annotation) if a is not type(None))
+    return False
+
+
+def form_to_model(model: type[M], *, only_sent: bool = False, extra: dict[str, Any] | None = None) -> M:
+    """Parse an HTML form with the same schema the API uses (types coerced from strings).
+
+    Empty non-text inputs count as not given; checkboxes named in ``bool`` fields are false when absent.
+    """
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if _is_list(ann):
+            values = [v for v in request.form.getlist(name) if v.strip()]
+            if values or not only_sent:
+                data[name] = values
+        elif ann in (bool, bool | None):
+            if name in request.form or not only_sent:
+                data[name] = request.form.get(name) in ("on", "true", "1", "yes")
+        elif name in request.form:
+            value = request.form[name]
+            if value.strip() or _is_str(ann):
+                data[name] = value
+    data.update(extra or {})
+    return model.model_validate(data, strict=False)
+
+
+def attempt(action: Callable[[], T]) -> tuple[T | None, MatchmakerError | None]:
+    """Run a form's action; a user-fixable problem comes back as the error to show beside the form,
+    with everything the action wrote rolled back (nothing half-written)."""
+    try:
+        return action(), None
+    except ValidationError as exc:
+        get_session().rollback()
+        return None, from_validation_error(exc)
+    except MatchmakerError as exc:
+        get_session().rollback()
+        if exc.status in (401, 403, 404):
+            raise
+        return None, exc
+
+
+def render_form(template: str, error: MatchmakerError | None, **context: Any) -> tuple[str, int]:
+    status = 200 if error is None else (422 if error.status == 422 else error.status)
+    fields = (error.details.get("fields") if error else None) or {}
+    return (
+        render_template(
+            template,
+            error_message=error.message(current_locale()) if error else None,
+            field_errors=fields,
+            form=request.form,
+            **context,
+        ),
+        status,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["labels"] = labels.ALL
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "nav_spaces": space_ops.list_spaces(get_session()),
+            "principal": current_principal(),
+            "me": current_db_user(),
+        }
+
+    @app.template_filter("money")
+    def _money(value: Any) -> str:
+        if value is None:
+            return "—"
+        number = float(value)
+        return f"¥{number:,.0f}" if number == int(number) else f"¥{number:,.2f}"
+
+    @app.template_filter("field_error")
+    def _field_error(code: str) -> str:
+        return str(labels.FIELD_ERRORS.get(code, code))

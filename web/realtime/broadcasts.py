@@ -1,0 +1,36 @@
+"""Emit domain events to the rooms that care; called only after the unit of work has committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from matchmaker import events
+from web.extensions import socketio
+from web.realtime import rooms
+
+NAMESPACE = "/"
+
+
+def publish(committed: Iterable[events.Event]) -> None:
+    for event in committed:
+        if isinstance(event, events.ResourceChanged):
+            payload = {"action": event.action, "resource": event.payload}
+            socketio.emit(event.name, payload, to=rooms.space(event.space_id), namespace=NAMESPACE)
+            socketio.emit(event.name, payload, to=rooms.resource(event.resource_id), namespace=NAMESPACE)
+        elif isinstance(event, events.TeamChanged):
+            payload = {"action": event.action, "team": event.payload}
+            # Team news goes to the team's members and the space's managers, never to the whole space.
+            socketio.emit(event.name, payload, to=rooms.managers(event.space_id), namespace=NAMESPACE)
+            for user_id in event.member_user_ids:
+                socketio.emit(event.name, payload, to=rooms.user(user_id), namespace=NAMESPACE)
+
+
+def disconnect_user(user_id: int) -> None:
+    """Close every live connection of a user who logged out (those held by this process at once;
+    in a multi-process deployment the others are refused at their next event, see handlers)."""
+    server = socketio.server
+    if server is None:
+        return
+    socketio.emit("session_ended", {}, to=rooms.user(user_id), namespace=NAMESPACE)
+    for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, rooms.user(user_id))):
+        server.disconnect(sid, namespace=NAMESPACE)

@@ -1,0 +1,20 @@
+"""Room names come from these functions, never from inline strings."""
+
+from __future__ import annotations
+
+
+def space(space_id: int) -> str:
+    return f"space:{space_id}"
+
+
+def resource(resource_id: int) -> str:
+    return f"resource:{resource_id}"
+
+
+def user(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def managers(space_id: int) -> str:
+    """The managers of a space: admission applications and team changes arrive here."""
+    return f"space:{space_id}:managers"

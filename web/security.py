@@ -1,0 +1,97 @@
+"""Who is asking: the session user (pages) or a Bearer token (API), their Principal, and the guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, g, session
+from flask_login import current_user
+
+from matchmaker.errors import NotAuthenticated
+from matchmaker.operations import accounts
+from matchmaker.permissions import ANONYMOUS, Principal
+from models import User
+from web.db import get_session
+from web.extensions import login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _load_session_user(value: str) -> User | None:
+    try:
+        user_id, epoch = (int(part) for part in value.split(":"))
+    except ValueError:
+        return None
+    user = get_session().get(User, user_id)
+    if user is None or not user.is_active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def _load_token_user(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        user = accounts.user_for_token(get_session(), header[7:].strip())
+    except NotAuthenticated:
+        g.bad_token = True
+        return None
+    g.token_auth = True
+    return user
+
+
+def current_db_user() -> User | None:
+    return cast(User, current_user._get_current_object()) if current_user.is_authenticated else None
+
+
+def current_principal() -> Principal:
+    if "principal" not in g:
+        user = current_db_user()
+        g.principal = accounts.principal_for(get_session(), user) if user else ANONYMOUS
+    return cast(Principal, g.principal)
+
+
+def refresh_principal() -> Principal:
+    g.pop("principal", None)
+    return current_principal()
+
+
+def require_user() -> User:
+    user = current_db_user()
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require_user()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def is_token_request() -> bool:
+    return bool(g.get("token_auth"))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_token_user)
+    login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Any:
+        raise NotAuthenticated()
+
+    # Bearer-token API calls carry no cookie, so they must not set one either.
+    @app.after_request
+    def _no_cookie_for_tokens(response: Any) -> Any:
+        if is_token_request():
+            session.modified = False
+        return response
