@@ -296,6 +296,12 @@ class _IndexCache:
 _cache = _IndexCache()
 
 
+def reset_search_cache() -> None:
+    """Forget the text index (tests that rebuild the database between cases call this)."""
+    global _cache
+    _cache = _IndexCache()
+
+
 def document_text(resource: Resource) -> str:
     """Everything a word search should find a resource by, in both languages."""
     attrs = " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
