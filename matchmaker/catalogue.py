@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,6 +22,8 @@ BOOKABLE_KINDS = frozenset({"equipment", "pilot_line", "workspace"})
 ROUNDS = ("seed", "angel", "pre_a", "a", "b")
 
 ShortText = Field(default=None, max_length=500)
+# C0 control characters other than tab and line breaks, and DEL: never part of text people write.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _Attrs(BaseModel):
@@ -121,4 +124,12 @@ def clean_attributes(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
             "部分属性不符合该资源类型的要求。",
             details={"fields": fields},
         ) from None
-    return parsed.model_dump(exclude_none=True)
+    cleaned = parsed.model_dump(exclude_none=True)
+    bad = sorted(k for k, v in cleaned.items() if isinstance(v, str) and CONTROL.search(v))
+    if bad:
+        raise InvalidInput(
+            "Text may not contain control characters.",
+            "文本中不能包含控制字符。",
+            details={"fields": {f"attributes.{k}": "control_characters" for k in bad}},
+        )
+    return cleaned

@@ -106,6 +106,8 @@ def app_config(**overrides: Any) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "SOCKETIO_MESSAGE_QUEUE": None,
+        # A long-polling client's last request returns at the next ping; keep test teardowns short.
+        "SOCKETIO_PING_INTERVAL": 1,
     }
     config.update(overrides)
     return config

@@ -27,6 +27,10 @@ def create_app(
     from web import db, errors, i18n, security
     from web.extensions import csrf, limiter, socketio
 
+    # Handlers must be declared before the first init_app: Flask-SocketIO keeps the ones declared
+    # while it has no server and registers them on every server it creates (one per app).
+    from web.realtime import handlers  # noqa: F401
+
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -40,9 +44,8 @@ def create_app(
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         cors_allowed_origins=app.config["ALLOWED_ORIGINS"] or None,  # None: the platform's own origin only
         manage_session=True,
+        ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 25),
     )
-    from web.realtime import handlers  # noqa: F401  (registers the Socket.IO handlers)
-
     from web.api import bp as api_bp
     from web.auth.views import bp as auth_bp
     from web.catalogue.views import bp as catalogue_bp

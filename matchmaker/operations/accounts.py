@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import passwords
+from matchmaker.catalogue import CONTROL
 from matchmaker.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
 from models import ApiToken, Membership, Organization, Role, Space, TeamMember, User
 from models.audit import AuditEntry
 from models.base import utcnow
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s]{2,63}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,185}\.[^@\s\x00-\x1f\x7f]{2,63}$")
 TOKEN_PREFIX = "mmk_"
 
 
@@ -39,10 +40,10 @@ def create_user(
     if not EMAIL.match(email):
         fields["email"] = "invalid"
     display_name = display_name.strip()
-    if not 1 <= len(display_name) <= 80:
-        fields["display_name"] = "length_1_80"
+    if not 1 <= len(display_name) <= 80 or CONTROL.search(display_name):
+        fields["display_name"] = "invalid"
     if password_hash is None:
-        weakness = passwords.check_strength(password)
+        weakness = "invalid" if CONTROL.search(password) else passwords.check_strength(password)
         if weakness:
             fields["password"] = weakness
     if fields:
@@ -69,7 +70,8 @@ def create_user(
 
 
 def authenticate(session: Session, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    email = normalise_email(email)
+    user = None if CONTROL.search(email) else session.scalar(select(User).where(User.email == email))
     # Verify against a dummy hash when the user is unknown, so timing does not reveal who exists.
     stored = user.password_hash if user else _DUMMY_HASH
     if not passwords.verify_password(password, stored) or user is None or not user.is_active:
@@ -172,7 +174,7 @@ def _digest(token: str) -> str:
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never stored and shown only now."""
     name = name.strip()
-    if not 1 <= len(name) <= 200:
+    if not 1 <= len(name) <= 200 or CONTROL.search(name):
         raise InvalidInput(
             "Give the token a name of 1 to 200 characters.",
             "请为令牌命名（1至200个字符）。",

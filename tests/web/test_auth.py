@@ -128,3 +128,13 @@ def test_the_login_limit_holds_across_processes_through_redis(factory: sessionma
     first, second = (create_app(app_config(LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=prefix), session_factory=factory) for _ in range(2))
     assert [_fail_login(first), _fail_login(second), _fail_login(first)] == [422, 422, 422]
     assert _fail_login(second) == 429
+
+
+def test_control_characters_in_a_login_are_a_plain_refusal(client: Client, world: World) -> None:
+    # PostgreSQL refuses NUL in text; the lookup must not even be attempted.
+    assert client.form("/login", {"email": "founder@test.example\x00", "password": PASSWORD}).status_code == 422
+
+
+def test_control_characters_in_a_registration_are_refused(client: Client, world: World) -> None:
+    response = client.form("/register", {"email": "a\x00b@test.example", "password": "a long enough pw", "display_name": "Nul\x00"})
+    assert response.status_code == 422

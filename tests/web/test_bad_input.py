@@ -58,6 +58,7 @@ BAD_RESOURCES = {
     "over-long name": ({"name_en": "x" * 201}, 422, "invalid_input", "name_en"),
     "over-long description": ({"description_zh": "长" * 4001}, 422, "invalid_input", "description_zh"),
     "empty name": ({"name_zh": "   "}, 422, "invalid_input", "name_zh"),
+    "NUL character in text": ({"name_en": "probe\u0000station"}, 422, "invalid_input", "name_en"),
     "negative price": ({"price_cny": -1}, 422, "invalid_input", "price_cny"),
     "zero capacity": ({"capacity": 0}, 422, "invalid_input", "capacity"),
     "unknown kind": ({"kind": "spaceship"}, 422, "invalid_input", "kind"),

@@ -6,13 +6,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+def _no_control_characters(value: str) -> str:
+    """Text is for people: NUL and other control characters (PostgreSQL refuses NUL) are refused."""
+    if CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Printable = AfterValidator(_no_control_characters)
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable]
+OptShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Printable]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), Printable]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Kind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund", "service"]
 PriceUnit = Literal["hour", "day", "sample", "session", "month", "free"]
@@ -27,14 +36,14 @@ class Body(BaseModel):
 
 
 class RegisterIn(Body):
-    email: Annotated[str, StringConstraints(max_length=254)]
-    password: Annotated[str, StringConstraints(max_length=256)]
-    display_name: Annotated[str, StringConstraints(max_length=80)]
+    email: Annotated[str, StringConstraints(max_length=254), Printable]
+    password: Annotated[str, StringConstraints(max_length=256), Printable]
+    display_name: Annotated[str, StringConstraints(max_length=80), Printable]
 
 
 class TokenIn(Body):
-    email: Annotated[str, StringConstraints(max_length=254)]
-    password: Annotated[str, StringConstraints(max_length=256)]
+    email: Annotated[str, StringConstraints(max_length=254), Printable]
+    password: Annotated[str, StringConstraints(max_length=256), Printable]
     name: Short = "API client"
 
 
@@ -87,7 +96,7 @@ class ResourceUpdate(Body):
 
 
 class RetireIn(Body):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Printable]
 
 
 class SearchParams(BaseModel):
@@ -95,7 +104,7 @@ class SearchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    q: Annotated[str, StringConstraints(max_length=200), Printable] = ""
     kind: list[Kind] = Field(default_factory=list)
     category: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list)
     tag: list[Slug] = Field(default_factory=list, max_length=20)
@@ -148,16 +157,16 @@ class ReviewIn(Body):
 
 class StageIn(Body):
     to: StageName
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), Printable] = ""
 
 
 class MemberIn(Body):
-    email: Annotated[str, StringConstraints(max_length=254)]
+    email: Annotated[str, StringConstraints(max_length=254), Printable]
     role: Literal["lead", "member"] = "member"
 
 
 class MembershipIn(Body):
-    email: Annotated[str, StringConstraints(max_length=254)]
+    email: Annotated[str, StringConstraints(max_length=254), Printable]
     role: Literal["manager", "host_staff", "mentor", "investor"]
     organization_id: int | None = Field(default=None, ge=1)
 

@@ -1,0 +1,84 @@
+"""Headless Debian chromium driven by Playwright: what a person sees and does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
+
+pytestmark = pytest.mark.browser
+
+if CHROMIUM is None:
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+def log_in(page: Page, server: LiveServer, email: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("header .account")).to_contain_text("退出登录")
+
+
+def test_a_founder_logs_in_and_searches_the_catalogue_in_chinese(page: Page, live_server: LiveServer, world: World) -> None:
+    log_in(page, live_server, "founder@test.example")
+    page.click("text=资源目录")
+    page.fill("#search-form input[name=q]", "扫描电镜")
+    page.press("#search-form input[name=q]", "Enter")
+    results = page.locator("#results")
+    expect(results).to_contain_text("场发射扫描电子显微镜")
+    expect(results).not_to_contain_text("高效液相色谱仪")
+    expect(page.locator("#result-count")).to_contain_text("1")
+
+
+def test_the_catalogue_shows_a_new_resource_without_a_reload(page: Page, live_server: LiveServer, world: World) -> None:
+    log_in(page, live_server, "founder@test.example")
+    page.goto(f"{live_server.url}/catalogue?space_id={world.space1.id}")
+    expect(page.locator("#results")).to_have_attribute("data-live-joined", f"space:{world.space1.id};")
+    page.evaluate("window.__sameDocument = true")
+    token = requests.post(f"{live_server.url}/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD, "name": "t"}, timeout=10).json()["token"]
+    created = requests.post(
+        f"{live_server.url}/api/v1/resources",
+        json={"space_id": world.space1.id, "organization_id": world.host1.id, "kind": "equipment", "category": "testing", "name_zh": "聚焦离子束", "name_en": "FIB"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert created.status_code == 201
+    expect(page.locator(f'#results [data-resource-id="{created.json()["id"]}"]')).to_contain_text("聚焦离子束")
+    requests.post(f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire", json={"reason": "sold"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    expect(page.locator(f'#results [data-resource-id="{world.equipment1.id}"]')).to_have_count(0)
+    assert page.evaluate("window.__sameDocument") is True
