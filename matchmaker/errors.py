@@ -1,4 +1,4 @@
-"""Problems a user can fix, each with a stable machine code, an HTTP status and a message in both languages."""
+"""Problems a user can fix: a stable machine code, an HTTP status and a message in both languages."""
 
 from __future__ import annotations
 

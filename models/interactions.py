@@ -25,9 +25,7 @@ class InteractionKind(enum.StrEnum):
 class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
-        CheckConstraint(
-            "(resource_id IS NOT NULL) OR (task_id IS NOT NULL)", name="has_counterpart"
-        ),
+        CheckConstraint("(resource_id IS NOT NULL) OR (task_id IS NOT NULL)", name="has_counterpart"),
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
         Index("ix_interactions_team_occurred", "team_id", "occurred_at"),
     )

@@ -48,6 +48,7 @@ class User(TimestampMixin, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_epoch}"
+
     team_memberships: Mapped[list[TeamMember]] = relationship(back_populates="user")
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

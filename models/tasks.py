@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, Numeric, String, Table, UniqueConstraint

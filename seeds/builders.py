@@ -91,7 +91,9 @@ def get_or_create_user(
     if user is None:
         if password_hash is None:
             password_hash = passwords.hash_password(password or "correct horse battery staple")
-        user = User(email=email.lower(), display_name=display_name, password_hash=password_hash, is_admin=is_admin)
+        user = User(
+            email=email.lower(), display_name=display_name, password_hash=password_hash, is_admin=is_admin
+        )
         session.add(user)
         session.flush()
     return user
@@ -114,10 +116,18 @@ def get_or_create_space(session: Session, slug: str, **fields: Any) -> Space:
 
 
 def get_or_create_organization(
-    session: Session, space: Space, key: str, *, kind: str = "research_institute", is_host: bool = False,
-    name_zh: str | None = None, name_en: str | None = None,
+    session: Session,
+    space: Space,
+    key: str,
+    *,
+    kind: str = "research_institute",
+    is_host: bool = False,
+    name_zh: str | None = None,
+    name_en: str | None = None,
 ) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.space_id == space.id, Organization.key == key))
+    org = session.scalar(
+        select(Organization).where(Organization.space_id == space.id, Organization.key == key)
+    )
     if org is None:
         org = Organization(
             space_id=space.id,
@@ -163,7 +173,9 @@ def get_or_create_resource(
     return resource
 
 
-def grant(session: Session, user: User, space: Space, role: str, organization: Organization | None = None) -> Membership:
+def grant(
+    session: Session, user: User, space: Space, role: str, organization: Organization | None = None
+) -> Membership:
     membership = session.scalar(
         select(Membership).where(
             Membership.user_id == user.id, Membership.space_id == space.id, Membership.role == Role(role)
@@ -171,7 +183,10 @@ def grant(session: Session, user: User, space: Space, role: str, organization: O
     )
     if membership is None:
         membership = Membership(
-            user_id=user.id, space_id=space.id, role=Role(role), organization_id=organization.id if organization else None
+            user_id=user.id,
+            space_id=space.id,
+            role=Role(role),
+            organization_id=organization.id if organization else None,
         )
         session.add(membership)
         session.flush()
@@ -200,7 +215,9 @@ def get_or_create_team(
     fields.setdefault("name_en", key)
     if fields.get("funding_ask_10k_cny") is not None:
         fields["funding_ask_10k_cny"] = Decimal(str(fields["funding_ask_10k_cny"]))
-    team = Team(space_id=space.id, key=key, stage=Stage(stage), tags=tags_by_slug(session, tags or []), **fields)
+    team = Team(
+        space_id=space.id, key=key, stage=Stage(stage), tags=tags_by_slug(session, tags or []), **fields
+    )
     if lead is not None:
         team.members.append(TeamMember(user=lead, role=TeamRole.LEAD))
     if admitted:
@@ -236,13 +253,21 @@ def add_team_member(session: Session, team: Team, user: User, role: str = "membe
     return member
 
 
-def get_or_create_task(session: Session, space: Space, organization: Organization, key: str, **fields: Any) -> Task:
+def get_or_create_task(
+    session: Session, space: Space, organization: Organization, key: str, **fields: Any
+) -> Task:
     task = session.scalar(select(Task).where(Task.space_id == space.id, Task.key == key))
     if task is None:
         tags = fields.pop("tags", [])
         if "budget_10k_cny" in fields:
             fields["budget_10k_cny"] = Decimal(str(fields["budget_10k_cny"]))
-        task = Task(space_id=space.id, organization_id=organization.id, key=key, tags=tags_by_slug(session, tags), **fields)
+        task = Task(
+            space_id=space.id,
+            organization_id=organization.id,
+            key=key,
+            tags=tags_by_slug(session, tags),
+            **fields,
+        )
         session.add(task)
         session.flush()
     return task

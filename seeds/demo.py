@@ -16,7 +16,7 @@ from models import Resource, Space
 from seeds import builders, history
 from seeds.schema import DATA_DIR, SpaceData, TeamData, load_space_file, load_vocabulary, space_files
 
-DEMO_PASSWORD = "maker-demo-2026"
+DEMO_PASSWORD = "maker-demo-2026"  # noqa: S105  (the documented password of the demo accounts)
 DEMO_DOMAIN = "demo.example"
 DEFAULT_SEED = 20261101
 # The generated history ends here (not "today"), so every load produces the same rows.
@@ -53,7 +53,9 @@ def load_demo(
     wanted = names or sorted(paths)
     unknown = [n for n in wanted if n not in paths]
     if unknown:
-        raise ValueError(f"unknown demo space(s): {', '.join(unknown)}; available: {', '.join(sorted(paths))}")
+        raise ValueError(
+            f"unknown demo space(s): {', '.join(unknown)}; available: {', '.join(sorted(paths))}"
+        )
     spaces = [load_space_file(paths[n], vocabulary) for n in wanted]
     # One hash for the shared demo password keeps loading fast; these accounts are demo-only.
     shared_hash = passwords.hash_password(DEMO_PASSWORD)
@@ -64,23 +66,35 @@ def load_demo(
         for slug, terms in vocabulary.items():
             builders.get_or_create_tag(session, slug, terms.zh, terms.en)
         admin = builders.get_or_create_user(
-            session, f"admin@{DEMO_DOMAIN}", "Platform admin 平台管理员", password_hash=shared_hash, is_admin=True
+            session,
+            f"admin@{DEMO_DOMAIN}",
+            "Platform admin 平台管理员",
+            password_hash=shared_hash,
+            is_admin=True,
         )
         logins.add("platform admin / 平台管理员", admin.email)
 
     for data in spaces:
         with factory.begin() as session:
-            progress(f"{data.slug}: space, organisations, {len(data.resources)} resources, {len(data.teams)} teams")
+            progress(
+                f"{data.slug}: space, organisations, {len(data.resources)} resources, {len(data.teams)} teams"
+            )
             space = _load_space(session, data, shared_hash, logins, history_end)
         with factory.begin() as session:
             space = session.get_one(Space, space.id)
             rng = random.Random(f"{seed}:{data.slug}")
             made = history.generate(session, space, rng=rng, end=history_end)
-            progress(f"{data.slug}: generated history, {made} interactions" if made else f"{data.slug}: history already present")
+            progress(
+                f"{data.slug}: generated history, {made} interactions"
+                if made
+                else f"{data.slug}: history already present"
+            )
     return logins
 
 
-def _load_space(session: Session, data: SpaceData, shared_hash: str, logins: DemoLogins, history_end: date) -> Space:
+def _load_space(
+    session: Session, data: SpaceData, shared_hash: str, logins: DemoLogins, history_end: date
+) -> Space:
     profile = data.profile.model_dump()
     space = builders.get_or_create_space(
         session,
@@ -95,7 +109,11 @@ def _load_space(session: Session, data: SpaceData, shared_hash: str, logins: Dem
         **{k: v for k, v in profile.items() if k not in ("entry_criteria_zh", "entry_criteria_en")},
         entry_criteria=[
             *builders.DEFAULT_ENTRY_CRITERIA,
-            {"key": "space_rules", "zh": data.profile.entry_criteria_zh, "en": data.profile.entry_criteria_en},
+            {
+                "key": "space_rules",
+                "zh": data.profile.entry_criteria_zh,
+                "en": data.profile.entry_criteria_en,
+            },
         ],
     )
     orgs = {
@@ -104,12 +122,18 @@ def _load_space(session: Session, data: SpaceData, shared_hash: str, logins: Dem
         )
         for o in data.organizations
     }
-    host = next(org for key, org in orgs.items() if next(o for o in data.organizations if o.key == key).is_host)
+    host = next(
+        org for key, org in orgs.items() if next(o for o in data.organizations if o.key == key).is_host
+    )
     domain = f"{data.slug}.{DEMO_DOMAIN}"
-    manager = builders.get_or_create_user(session, f"manager@{domain}", f"{data.niche_zh}空间经理 Manager", password_hash=shared_hash)
+    manager = builders.get_or_create_user(
+        session, f"manager@{domain}", f"{data.niche_zh}空间经理 Manager", password_hash=shared_hash
+    )
     builders.grant(session, manager, space, "manager")
     logins.add(f"space manager / 空间经理 ({data.slug})", manager.email)
-    staff = builders.get_or_create_user(session, f"host@{domain}", f"{host.name_zh} 主办方人员", password_hash=shared_hash)
+    staff = builders.get_or_create_user(
+        session, f"host@{domain}", f"{host.name_zh} 主办方人员", password_hash=shared_hash
+    )
     builders.grant(session, staff, space, "host_staff", host)
     logins.add(f"host staff / 主办方人员 ({data.slug})", staff.email)
 
@@ -130,17 +154,28 @@ def _load_space(session: Session, data: SpaceData, shared_hash: str, logins: Dem
             builders.grant(session, user, space, "mentor" if r.kind == "mentor" else "investor", orgs[r.org])
             resource.person_user_id = user.id
     first_mentor = session.scalar(
-        select(Resource).where(Resource.space_id == space.id, Resource.person_user_id.is_not(None)).order_by(Resource.id)
+        select(Resource)
+        .where(Resource.space_id == space.id, Resource.person_user_id.is_not(None))
+        .order_by(Resource.id)
     )
     if first_mentor is not None and first_mentor.person is not None:
         logins.add(f"mentor or investor / 导师或投资人 ({data.slug})", first_mentor.person.email)
 
     pending = _pending_keys(data.teams)
-    founder = builders.get_or_create_user(session, f"founder@{DEMO_DOMAIN}", "Demo founder 演示创业者", password_hash=shared_hash)
+    founder = builders.get_or_create_user(
+        session, f"founder@{DEMO_DOMAIN}", "Demo founder 演示创业者", password_hash=shared_hash
+    )
     logins.add("founder, a team in every space / 创业者（各空间各一个团队）", founder.email)
     for index, t in enumerate(data.teams):
-        lead = founder if index == 0 else builders.get_or_create_user(
-            session, f"{t.key}@{DEMO_DOMAIN}", f"{t.members[0].name_zh} {t.members[0].name_en}", password_hash=shared_hash
+        lead = (
+            founder
+            if index == 0
+            else builders.get_or_create_user(
+                session,
+                f"{t.key}@{DEMO_DOMAIN}",
+                f"{t.members[0].name_zh} {t.members[0].name_en}",
+                password_hash=shared_hash,
+            )
         )
         team = builders.get_or_create_team(
             session,
@@ -155,11 +190,16 @@ def _load_space(session: Session, data: SpaceData, shared_hash: str, logins: Dem
         )
         for i, member in enumerate(t.members[1:], start=1):
             user = builders.get_or_create_user(
-                session, f"{t.key}-{i}@{DEMO_DOMAIN}", f"{member.name_zh} {member.name_en}", password_hash=shared_hash
+                session,
+                f"{t.key}-{i}@{DEMO_DOMAIN}",
+                f"{member.name_zh} {member.name_en}",
+                password_hash=shared_hash,
             )
             builders.add_team_member(session, team, user, member.role)
     for task in data.tasks:
-        builders.get_or_create_task(session, space, orgs[task.org], task.key, **task.model_dump(exclude={"key", "org"}))
+        builders.get_or_create_task(
+            session, space, orgs[task.org], task.key, **task.model_dump(exclude={"key", "org"})
+        )
     return space
 
 
@@ -183,7 +223,13 @@ def stage_history(team: TeamData, end: date) -> list[tuple[str | None, str, date
     rows: list[tuple[str | None, str, date, str]] = []
     previous: str | None = None
     for i, stage in enumerate(path):
-        reason = "admitted / 入驻" if previous is None else EXIT_REASON[0] if stage == "exited" else "stage review passed / 阶段评审通过"
+        reason = (
+            "admitted / 入驻"
+            if previous is None
+            else EXIT_REASON[0]
+            if stage == "exited"
+            else "stage review passed / 阶段评审通过"
+        )
         rows.append((previous, stage, start + timedelta(days=i * gap), reason))
         previous = stage
     return rows

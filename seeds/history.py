@@ -20,8 +20,22 @@ Adder = Callable[..., None]
 MONTHLY_RATE = {"nursery": 2.0, "incubator": 3.5, "accelerator": 4.0}
 KIND_MIX = {
     "nursery": {"mentor": 0.45, "equipment": 0.27, "workspace": 0.10, "fund": 0.10, "service": 0.08},
-    "incubator": {"mentor": 0.25, "equipment": 0.38, "workspace": 0.05, "fund": 0.15, "service": 0.10, "pilot_line": 0.07},
-    "accelerator": {"mentor": 0.15, "equipment": 0.28, "workspace": 0.05, "fund": 0.25, "service": 0.10, "pilot_line": 0.17},
+    "incubator": {
+        "mentor": 0.25,
+        "equipment": 0.38,
+        "workspace": 0.05,
+        "fund": 0.15,
+        "service": 0.10,
+        "pilot_line": 0.07,
+    },
+    "accelerator": {
+        "mentor": 0.15,
+        "equipment": 0.28,
+        "workspace": 0.05,
+        "fund": 0.25,
+        "service": 0.10,
+        "pilot_line": 0.17,
+    },
 }
 FIT_SHARPNESS = 4.0  # how strongly tag fit steers a team's choice of resource
 REPEAT_PROBABILITY = 0.35  # a team goes back to a resource of that kind it used before
@@ -70,7 +84,9 @@ def _moment(rng: random.Random, month_start: datetime, days: int) -> datetime:
 def generate(session: Session, space: Space, *, rng: random.Random, end: date) -> int:
     """Write the space's generated history ending at ``end``; does nothing if it is already there."""
     exists = session.scalar(
-        select(Interaction.id).where(Interaction.space_id == space.id, Interaction.generated.is_(True)).limit(1)
+        select(Interaction.id)
+        .where(Interaction.space_id == space.id, Interaction.generated.is_(True))
+        .limit(1)
     )
     if exists is not None:
         return 0
@@ -109,7 +125,9 @@ def generate(session: Session, space: Space, *, rng: random.Random, end: date) -
     rows: list[Interaction] = []
 
     def add(team: _Team, kind: InteractionKind, at: datetime, **kw: Any) -> None:
-        rows.append(Interaction(space_id=space.id, team_id=team.id, kind=kind, occurred_at=at, generated=True, **kw))
+        rows.append(
+            Interaction(space_id=space.id, team_id=team.id, kind=kind, occurred_at=at, generated=True, **kw)
+        )
 
     for m in range(MONTHS, 0, -1):
         month_start = end_at - timedelta(days=30 * m)
@@ -127,14 +145,18 @@ def generate(session: Session, space: Space, *, rng: random.Random, end: date) -
                 if used.get(kind) and rng.random() < REPEAT_PROBABILITY:
                     resource = rng.choice(used[kind])
                 else:
-                    weights = [math.exp(FIT_SHARPNESS * fit(team.tags, rtags[r.id])) * popularity[r.id] for r in pool]
+                    weights = [
+                        math.exp(FIT_SHARPNESS * fit(team.tags, rtags[r.id])) * popularity[r.id] for r in pool
+                    ]
                     resource = rng.choices(pool, weights=weights)[0]
                 used.setdefault(kind, []).append(resource)
                 at = _moment(rng, month_start, 30)
                 _interact(add, rng, team, resource, fit(team.tags, rtags[resource.id]), at, end_at)
 
     tasks = list(
-        session.scalars(select(Task).where(Task.space_id == space.id).options(selectinload(Task.tags)).order_by(Task.id))
+        session.scalars(
+            select(Task).where(Task.space_id == space.id).options(selectinload(Task.tags)).order_by(Task.id)
+        )
     )
     for task in tasks:
         _bid_and_award(add, rng, task, plain, end_at)
@@ -152,13 +174,27 @@ def _interact(
             add(team, InteractionKind.DECLINE, at, resource_id=resource.id, outcome="declined")
             return
         rating = max(1, min(5, round(2.6 + 2.2 * f + rng.gauss(0, 0.6))))
-        add(team, InteractionKind.MENTOR_SESSION, at, resource_id=resource.id, quantity=float(rng.choice((1, 1, 1.5, 2))), rating=rating, outcome="completed")
+        add(
+            team,
+            InteractionKind.MENTOR_SESSION,
+            at,
+            resource_id=resource.id,
+            quantity=float(rng.choice((1, 1, 1.5, 2))),
+            rating=rating,
+            outcome="completed",
+        )
         return
     if kind == "fund":
         rounds = resource.attributes.get("rounds") or []
         p_accept = 0.15 + 0.5 * f + (0.2 if team.round_sought in rounds else 0.0)
         roll = rng.random()
-        outcome = "accepted" if roll < p_accept else "declined" if roll < p_accept + 0.5 * (1 - p_accept) else "ignored"
+        outcome = (
+            "accepted"
+            if roll < p_accept
+            else "declined"
+            if roll < p_accept + 0.5 * (1 - p_accept)
+            else "ignored"
+        )
         add(team, InteractionKind.INTRODUCTION, at, resource_id=resource.id, outcome=outcome)
         if outcome == "accepted" and team.ask and rng.random() < 0.35:
             invest_at = at + timedelta(days=rng.randrange(30, 100))
@@ -166,7 +202,14 @@ def _interact(
                 lo = float(resource.attributes.get("ticket_min_10k_cny") or 0)
                 hi = float(resource.attributes.get("ticket_max_10k_cny") or team.ask)
                 amount = round(min(max(team.ask * rng.uniform(0.3, 1.0), lo), max(hi, lo)), 1)
-                add(team, InteractionKind.INVESTMENT, invest_at, resource_id=resource.id, quantity=amount, outcome="closed")
+                add(
+                    team,
+                    InteractionKind.INVESTMENT,
+                    invest_at,
+                    resource_id=resource.id,
+                    quantity=amount,
+                    outcome="closed",
+                )
         return
     lo, hi = HOURS.get(kind, (1, 4))
     no_show = rng.random() < NO_SHOW_RATE
@@ -194,10 +237,16 @@ def _bid_and_award(add: Adder, rng: random.Random, task: Task, teams: list[_Team
         f, team = rng.choices(candidates, weights=weights)[0]
         chosen[team.id] = (f, team)
     for f, team in chosen.values():
-        add(team, InteractionKind.TASK_BID, posted + timedelta(days=rng.randrange(1, 20)), task_id=task.id, quantity=f)
+        add(
+            team,
+            InteractionKind.TASK_BID,
+            posted + timedelta(days=rng.randrange(1, 20)),
+            task_id=task.id,
+            quantity=f,
+        )
     decided = posted + timedelta(days=30)
     if decided < end_at:
-        best_fit, winner = max(chosen.values(), key=lambda c: c[0] + rng.gauss(0, 0.15))
+        _, winner = max(chosen.values(), key=lambda c: c[0] + rng.gauss(0, 0.15))
         add(winner, InteractionKind.TASK_AWARD, decided, task_id=task.id, outcome="awarded")
         task.status = TaskStatus.AWARDED
     task.deadline = (posted + timedelta(days=90)).date()

@@ -15,9 +15,7 @@ Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
-OrgKind = Literal[
-    "host_enterprise", "research_institute", "university", "investor_firm", "service_provider"
-]
+OrgKind = Literal["host_enterprise", "research_institute", "university", "investor_firm", "service_provider"]
 EntityNature = Literal[
     "public_institution",
     "state_owned_enterprise",
@@ -176,9 +174,10 @@ class SpaceData(Strict):
         orgs = {o.key for o in self.organizations}
         if not any(o.is_host for o in self.organizations):
             raise ValueError("a space needs at least one host organisation")
-        for item in [*self.resources, *self.tasks]:
-            if item.org not in orgs:
-                raise ValueError(f"{item.key}: unknown organisation {item.org!r}")
+        owners = [(r.key, r.org) for r in self.resources] + [(t.key, t.org) for t in self.tasks]
+        for key, org in owners:
+            if org not in orgs:
+                raise ValueError(f"{key}: unknown organisation {org!r}")
         keys = [r.key for r in self.resources] + [t.key for t in self.teams] + [t.key for t in self.tasks]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
@@ -206,7 +205,9 @@ def load_vocabulary(data_dir: Path = DATA_DIR) -> dict[str, VocabularyTerm]:
 def load_space_file(path: Path, vocabulary: dict[str, VocabularyTerm]) -> SpaceData:
     """Parse one space file and check that every tag it uses is in the vocabulary."""
     space = SpaceData.model_validate_json(path.read_text(encoding="utf-8"))
-    used = {t for item in [*space.resources, *space.teams, *space.tasks] for t in item.tags}
+    tag_lists = [r.tags for r in space.resources] + [t.tags for t in space.teams]
+    tag_lists += [t.tags for t in space.tasks]
+    used = {tag for tags in tag_lists for tag in tags}
     unknown = sorted(used - vocabulary.keys())
     if unknown:
         raise ValueError(f"{path.name}: tags not in the vocabulary: {unknown}")

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
@@ -36,9 +37,18 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI a missing service is a failure, not a skip."""
     if IN_CI:
-        missing = [name for name, value in (("MATCHMAKER_TEST_DATABASE_URL", PG_URL), ("MATCHMAKER_TEST_REDIS_URL", REDIS_URL)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("MATCHMAKER_TEST_DATABASE_URL", PG_URL),
+                ("MATCHMAKER_TEST_REDIS_URL", REDIS_URL),
+            )
+            if not value
+        ]
         if missing:
-            raise pytest.UsageError(f"CI run without {', '.join(missing)}: PostgreSQL and Redis are required in CI")
+            raise pytest.UsageError(
+                f"CI run without {', '.join(missing)}: PostgreSQL and Redis are required in CI"
+            )
         if CHROMIUM is None:
             raise pytest.UsageError("CI run without Debian's chromium: the browser tests are required in CI")
 
@@ -56,20 +66,23 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
-        url = str(PG_URL)
-        _reset_postgres(url)
+        url = _worker_schema_url(str(PG_URL))
     migrate.upgrade(url)
     eng = make_engine(url)
     yield eng
     eng.dispose()
 
 
-def _reset_postgres(url: str) -> None:
+def _worker_schema_url(url: str) -> str:
+    """A fresh schema per test process, so parallel workers share the one database without meeting."""
+    schema = f"test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     eng = make_engine(url)
     with eng.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     eng.dispose()
+    with_schema = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_schema.render_as_string(hide_password=False)
 
 
 def _empty(engine: Engine) -> None:
@@ -79,7 +92,7 @@ def _empty(engine: Engine) -> None:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608  (names come from our metadata)
 
 
 @pytest.fixture
@@ -97,6 +110,13 @@ def db(factory: sessionmaker[Session]) -> Iterator[Session]:
     yield session
     session.rollback()
     session.close()
+
+
+def fresh(session: Session) -> None:
+    """See what the app committed: end the session's read snapshot and forget loaded state (a plain
+    rollback does neither when no transaction has begun since the last commit)."""
+    session.rollback()
+    session.expire_all()
 
 
 def app_config(**overrides: Any) -> dict[str, Any]:
@@ -172,7 +192,19 @@ class World:
         return int(self.users[name].id)
 
 
-ROLE_NAMES = ("admin", "manager", "host", "mentor", "investor", "founder", "member", "other_founder", "manager2", "host2", "outsider")
+ROLE_NAMES = (
+    "admin",
+    "manager",
+    "host",
+    "mentor",
+    "investor",
+    "founder",
+    "member",
+    "other_founder",
+    "manager2",
+    "host2",
+    "outsider",
+)
 
 
 def build_world(session: Session) -> World:
@@ -184,13 +216,39 @@ def build_world(session: Session) -> World:
         ("hplc", "高效液相色谱", "HPLC"),
     ):
         builders.get_or_create_tag(session, slug, [zh], [en])
-    space1 = builders.get_or_create_space(session, "ic", name_zh="集成电路专业化众创空间", name_en="IC space", niche_zh="集成电路", niche_en="Integrated circuits")
-    space2 = builders.get_or_create_space(session, "bio", name_zh="生物医药专业化众创空间", name_en="Bio space", niche_zh="生物医药", niche_en="Biomedicine")
-    host1 = builders.get_or_create_organization(session, space1, "inst", is_host=True, name_zh="微电子研究所", name_en="Microelectronics Institute")
-    investors1 = builders.get_or_create_organization(session, space1, "vc", kind="investor_firm", name_zh="创投", name_en="VC firm")
-    host2 = builders.get_or_create_organization(session, space2, "pharma", is_host=True, name_zh="药物研究院", name_en="Pharma Institute")
+    space1 = builders.get_or_create_space(
+        session,
+        "ic",
+        name_zh="集成电路专业化众创空间",
+        name_en="IC space",
+        niche_zh="集成电路",
+        niche_en="Integrated circuits",
+    )
+    space2 = builders.get_or_create_space(
+        session,
+        "bio",
+        name_zh="生物医药专业化众创空间",
+        name_en="Bio space",
+        niche_zh="生物医药",
+        niche_en="Biomedicine",
+    )
+    host1 = builders.get_or_create_organization(
+        session, space1, "inst", is_host=True, name_zh="微电子研究所", name_en="Microelectronics Institute"
+    )
+    investors1 = builders.get_or_create_organization(
+        session, space1, "vc", kind="investor_firm", name_zh="创投", name_en="VC firm"
+    )
+    host2 = builders.get_or_create_organization(
+        session, space2, "pharma", is_host=True, name_zh="药物研究院", name_en="Pharma Institute"
+    )
     users = {
-        name: builders.get_or_create_user(session, f"{name}@test.example", name.title(), password_hash=PASSWORD_HASH, is_admin=name == "admin")
+        name: builders.get_or_create_user(
+            session,
+            f"{name}@test.example",
+            name.title(),
+            password_hash=PASSWORD_HASH,
+            is_admin=name == "admin",
+        )
         for name in ROLE_NAMES
     }
     builders.grant(session, users["manager"], space1, "manager")
@@ -200,29 +258,103 @@ def build_world(session: Session) -> World:
     builders.grant(session, users["manager2"], space2, "manager")
     builders.grant(session, users["host2"], space2, "host_staff", host2)
     equipment1 = builders.get_or_create_resource(
-        session, space1, host1, "sem", name_zh="场发射扫描电子显微镜", name_en="Field-emission SEM",
-        description_zh="高分辨形貌观察与失效分析", description_en="High-resolution imaging for failure analysis",
-        service_content_zh="形貌观察", service_content_en="Imaging", service_unit_zh="测试中心", service_unit_en="Test centre",
-        price_cny=400, price_unit="hour", tags=["sem-imaging", "failure-analysis"],
+        session,
+        space1,
+        host1,
+        "sem",
+        name_zh="场发射扫描电子显微镜",
+        name_en="Field-emission SEM",
+        description_zh="高分辨形貌观察与失效分析",
+        description_en="High-resolution imaging for failure analysis",
+        service_content_zh="形貌观察",
+        service_content_en="Imaging",
+        service_unit_zh="测试中心",
+        service_unit_en="Test centre",
+        price_cny=400,
+        price_unit="hour",
+        tags=["sem-imaging", "failure-analysis"],
     )
     mentor1 = builders.get_or_create_resource(
-        session, space1, host1, "mentor-li", kind="mentor", category="technical", name_zh="李导师 · 机器视觉", name_en="Li · machine vision mentor",
-        price_unit="free", tags=["machine-vision"], attributes={"monthly_hours": 8}, person_user_id=users["mentor"].id,
+        session,
+        space1,
+        host1,
+        "mentor-li",
+        kind="mentor",
+        category="technical",
+        name_zh="李导师 · 机器视觉",
+        name_en="Li · machine vision mentor",
+        price_unit="free",
+        tags=["machine-vision"],
+        attributes={"monthly_hours": 8},
+        person_user_id=users["mentor"].id,
     )
     fund1 = builders.get_or_create_resource(
-        session, space1, investors1, "seed-fund", kind="fund", category="seed_fund", name_zh="种子基金", name_en="Seed fund",
-        price_unit="free", tags=["financing"], attributes={"rounds": ["seed", "angel"]}, person_user_id=users["investor"].id,
+        session,
+        space1,
+        investors1,
+        "seed-fund",
+        kind="fund",
+        category="seed_fund",
+        name_zh="种子基金",
+        name_en="Seed fund",
+        price_unit="free",
+        tags=["financing"],
+        attributes={"rounds": ["seed", "angel"]},
+        person_user_id=users["investor"].id,
     )
     equipment2 = builders.get_or_create_resource(
-        session, space2, host2, "hplc", name_zh="高效液相色谱仪", name_en="HPLC system", price_cny=200, tags=["hplc"],
+        session,
+        space2,
+        host2,
+        "hplc",
+        name_zh="高效液相色谱仪",
+        name_en="HPLC system",
+        price_cny=200,
+        tags=["hplc"],
     )
-    team1 = builders.get_or_create_team(session, space1, "vision-chip", lead=users["founder"], stage="incubator", name_zh="视觉芯片", name_en="Vision chip", tags=["machine-vision"])
+    team1 = builders.get_or_create_team(
+        session,
+        space1,
+        "vision-chip",
+        lead=users["founder"],
+        stage="incubator",
+        name_zh="视觉芯片",
+        name_en="Vision chip",
+        tags=["machine-vision"],
+    )
     builders.add_team_member(session, team1, users["member"], "member")
-    team2 = builders.get_or_create_team(session, space1, "gan-driver", lead=users["other_founder"], name_zh="氮化镓驱动", name_en="GaN driver")
-    team3 = builders.get_or_create_team(session, space2, "protac", lead=users["other_founder"], name_zh="蛋白降解", name_en="PROTAC")
-    pending1 = builders.get_or_create_team(session, space1, "new-sensor", lead=users["outsider"], admitted=False, name_zh="新传感器", name_en="New sensor")
+    team2 = builders.get_or_create_team(
+        session, space1, "gan-driver", lead=users["other_founder"], name_zh="氮化镓驱动", name_en="GaN driver"
+    )
+    team3 = builders.get_or_create_team(
+        session, space2, "protac", lead=users["other_founder"], name_zh="蛋白降解", name_en="PROTAC"
+    )
+    pending1 = builders.get_or_create_team(
+        session,
+        space1,
+        "new-sensor",
+        lead=users["outsider"],
+        admitted=False,
+        name_zh="新传感器",
+        name_en="New sensor",
+    )
     session.commit()
-    return World(space1, space2, host1, investors1, host2, users, equipment1, mentor1, fund1, equipment2, team1, team2, team3, pending1)
+    return World(
+        space1,
+        space2,
+        host1,
+        investors1,
+        host2,
+        users,
+        equipment1,
+        mentor1,
+        fund1,
+        equipment2,
+        team1,
+        team2,
+        team3,
+        pending1,
+    )
 
 
 @pytest.fixture
@@ -240,7 +372,9 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+def live_server(
+    factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
     monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(), session_factory=factory)
     server = make_server("127.0.0.1", 0, app, threaded=True)

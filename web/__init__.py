@@ -38,14 +38,15 @@ def create_app(
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
-    socketio.init_app(
-        app,
-        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
-        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
-        cors_allowed_origins=app.config["ALLOWED_ORIGINS"] or None,  # None: the platform's own origin only
-        manage_session=True,
-        ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 25),
-    )
+    socket_options: dict[str, Any] = {
+        "async_mode": app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        "message_queue": app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        # None accepts only the platform's own origin; a configured list replaces it.
+        "cors_allowed_origins": app.config["ALLOWED_ORIGINS"] or None,
+        "manage_session": True,
+        "ping_interval": app.config.get("SOCKETIO_PING_INTERVAL", 25),
+    }
+    socketio.init_app(app, **socket_options)
     from web.api import bp as api_bp
     from web.auth.views import bp as auth_bp
     from web.catalogue.views import bp as catalogue_bp

@@ -102,7 +102,9 @@ def seed(name: str | None, list_names: bool) -> None:
         if not name:
             return
     if name not in names:
-        raise click.BadParameter(f"unknown demo space {name!r}; choose one of: {', '.join(names)}", param_hint="NAME")
+        raise click.BadParameter(
+            f"unknown demo space {name!r}; choose one of: {', '.join(names)}", param_hint="NAME"
+        )
     _upgrade()
     factory = make_session_factory(make_engine(_database_url()))
     demo_data.load_demo(factory, names=[name], progress=_say)
@@ -123,7 +125,13 @@ def user() -> None:
 @click.option("--space", "space_slug", help="The space's slug (see `matchmaker seed --list`).")
 @click.option("--organization", "org_key", help="For host staff: the organisation's key in the space.")
 def user_create(
-    email: str, display_name: str, password: str | None, admin: bool, role: str | None, space_slug: str | None, org_key: str | None
+    email: str,
+    display_name: str,
+    password: str | None,
+    admin: bool,
+    role: str | None,
+    space_slug: str | None,
+    org_key: str | None,
 ) -> None:
     from matchmaker.errors import MatchmakerError
     from matchmaker.operations import accounts
@@ -135,17 +143,27 @@ def user_create(
     factory = make_session_factory(make_engine(_database_url()))
     try:
         with factory.begin() as session:
-            created = accounts.create_user(session, email=email, password=password, display_name=display_name, is_admin=admin)
+            created = accounts.create_user(
+                session, email=email, password=password, display_name=display_name, is_admin=admin
+            )
             if role and space_slug:
                 space = session.scalar(select(Space).where(Space.slug == space_slug))
                 if space is None:
                     raise click.BadParameter(f"no space with slug {space_slug!r}", param_hint="--space")
                 org = None
                 if org_key:
-                    org = session.scalar(select(Organization).where(Organization.space_id == space.id, Organization.key == org_key))
+                    org = session.scalar(
+                        select(Organization).where(
+                            Organization.space_id == space.id, Organization.key == org_key
+                        )
+                    )
                     if org is None:
-                        raise click.BadParameter(f"no organisation {org_key!r} in {space_slug}", param_hint="--organization")
-                accounts.grant_role(session, None, user=created, space=space, role=Role(role), organization=org)
+                        raise click.BadParameter(
+                            f"no organisation {org_key!r} in {space_slug}", param_hint="--organization"
+                        )
+                accounts.grant_role(
+                    session, None, user=created, space=space, role=Role(role), organization=org
+                )
             click.echo(f"Created {created.email} (id {created.id}).")
     except MatchmakerError as exc:
         click.echo(f"Error: {exc} {exc.details.get('fields', '')}", err=True)

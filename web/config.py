@@ -34,7 +34,8 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": folder,
         "DATABASE_URL": env.get("DATABASE_URL") or env.get("MATCHMAKER_DATABASE_URL") or sqlite_url(folder),
         # Flask-SocketIO's message queue: lets an event emitted in one process reach clients of all.
-        "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or env.get("MATCHMAKER_SOCKETIO_MESSAGE_QUEUE"),
+        "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE")
+        or env.get("MATCHMAKER_SOCKETIO_MESSAGE_QUEUE"),
         # Where login attempts are counted; Redis makes the limit hold across processes.
         "RATELIMIT_STORAGE_URI": env.get("MATCHMAKER_RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "LOGIN_RATE_LIMIT": env.get("MATCHMAKER_LOGIN_RATE_LIMIT", "10 per minute"),

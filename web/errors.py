@@ -1,4 +1,4 @@
-"""The one place that turns errors into the JSON error shape, an error page, or a Socket.IO ``error`` event."""
+"""The one place that turns errors into the JSON error shape, an error page or a Socket.IO ``error``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "There is nothing at this address.", "该地址没有内容。"),
     405: ("method_not_allowed", "This address does not accept that method.", "该地址不支持此请求方法。"),
     413: ("too_large", "The request is too large.", "请求内容过大。"),
-    415: ("unsupported_media_type", "Send JSON with Content-Type: application/json.", "请以 application/json 格式发送。"),
+    415: (
+        "unsupported_media_type",
+        "Send JSON with Content-Type: application/json.",
+        "请以 application/json 格式发送。",
+    ),
 }
 
 
@@ -31,7 +35,9 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -92,7 +98,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded) -> Any:
-        body, status = respond(RateLimited(str(exc.description)))
+        body, _ = respond(RateLimited(str(exc.description)))
         return body, 429
 
     @app.errorhandler(HTTPException)
@@ -100,7 +106,11 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         code, en, zh = HTTP_MESSAGES.get(status, ("http_error", exc.name, exc.name))
         if status == 400 and exc.description and "CSRF" in str(exc.description):
-            code, en, zh = "csrf_failed", "The form expired or came from elsewhere; please reload and retry.", "表单已过期或来源不明，请刷新页面后重试。"
+            code, en, zh = (
+                "csrf_failed",
+                "The form expired or came from elsewhere; please reload and retry.",
+                "表单已过期或来源不明，请刷新页面后重试。",
+            )
         message = zh if current_locale() == "zh" else en
         if wants_json():
             return jsonify(error_body(code, message)), status

@@ -85,9 +85,10 @@ def init_app(app: Flask) -> None:
     login_manager.request_loader(_load_token_user)
     login_manager.session_protection = "basic"
 
-    @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
         raise NotAuthenticated()
+
+    login_manager.unauthorized_handler(_unauthorized)
 
     # Bearer-token API calls carry no cookie, so they must not set one either.
     @app.after_request

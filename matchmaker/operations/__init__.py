@@ -1,1 +1,1 @@
-"""Use cases that touch the database: load rows, apply the pure rules, write rows, record events; never commit."""
+"""Use cases that touch the database: load, apply the pure rules, write, record events; never commit."""

@@ -18,7 +18,7 @@ from models.audit import AuditEntry
 from models.base import utcnow
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,185}\.[^@\s\x00-\x1f\x7f]{2,63}$")
-TOKEN_PREFIX = "mmk_"
+TOKEN_PREFIX = "mmk_"  # noqa: S105  (a public marker that makes leaked tokens easy to scan for)
 
 
 def normalise_email(email: str) -> str:
@@ -148,7 +148,10 @@ def grant_role(
         session.flush()
         return existing
     membership = Membership(
-        user_id=user.id, space_id=space.id, role=role, organization_id=organization.id if organization else None
+        user_id=user.id,
+        space_id=space.id,
+        role=role,
+        organization_id=organization.id if organization else None,
     )
     session.add(membership)
     session.add(

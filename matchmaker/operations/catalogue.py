@@ -1,4 +1,4 @@
-"""Catalogue use cases: create, edit, retire and search shared resources, and the public equipment directory."""
+"""Catalogue use cases: create, edit, retire and search resources; the public equipment directory."""
 
 from __future__ import annotations
 
@@ -280,7 +280,7 @@ class _IndexCache:
             select(func.count(Resource.id), func.max(Resource.updated_at), func.max(Resource.id))
         ).one()
         tag_state = session.execute(select(func.count(Tag.id), func.max(Tag.id))).one()
-        key = (id(bind), str(bind.url), *state, *tag_state)
+        key = (id(bind), str(bind.engine.url), *state, *tag_state)
         with self._lock:
             if key != self._key or self._index is None:
                 self._vocabulary = {
@@ -305,9 +305,7 @@ def reset_search_cache() -> None:
 def document_text(resource: Resource) -> str:
     """Everything a word search should find a resource by, in both languages."""
     attrs = " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
-    tag_terms = " ".join(
-        " ".join([t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]) for t in resource.tags
-    )
+    tag_terms = " ".join(" ".join([t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]) for t in resource.tags)
     parts = [
         resource.name_zh,
         resource.name_en,
@@ -339,9 +337,7 @@ def search_resources(session: Session, principal: Principal, query: SearchQuery)
         stmt = stmt.where(Resource.retired_at.is_(None))
     for slug in query.tags:
         stmt = stmt.where(
-            Resource.id.in_(
-                select(resource_tags.c.resource_id).join(Tag).where(Tag.slug == slug)
-            )
+            Resource.id.in_(select(resource_tags.c.resource_id).join(Tag).where(Tag.slug == slug))
         )
     rows = [r for r in session.scalars(stmt) if can_view_resource(principal, ref(r))]
     matched: list[str] = []

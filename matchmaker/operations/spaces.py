@@ -1,4 +1,4 @@
-"""Space use cases: the list of spaces, a space's profile, and the figures the national filing form asks for."""
+"""Space use cases: the list of spaces, a profile, and the figures the national filing form asks for."""
 
 from __future__ import annotations
 

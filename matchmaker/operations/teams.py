@@ -128,10 +128,7 @@ def list_teams(
     if not can_list_teams(principal, space_id):
         raise Forbidden("list the teams of this space", "查看该空间的团队列表")
     stmt = (
-        select(Team)
-        .where(Team.space_id == space_id)
-        .options(selectinload(Team.tags))
-        .order_by(Team.name_en)
+        select(Team).where(Team.space_id == space_id).options(selectinload(Team.tags)).order_by(Team.name_en)
     )
     if status:
         stmt = stmt.where(Team.admission_status == AdmissionStatus(status))
@@ -140,9 +137,7 @@ def list_teams(
 
 def teams_of(session: Session, user: User) -> list[Team]:
     return list(
-        session.scalars(
-            select(Team).join(TeamMember).where(TeamMember.user_id == user.id).order_by(Team.id)
-        )
+        session.scalars(select(Team).join(TeamMember).where(TeamMember.user_id == user.id).order_by(Team.id))
     )
 
 
@@ -213,7 +208,9 @@ def update_team(session: Session, principal: Principal, team_id: int, changes: d
         setattr(team, name, value)
     team.updated_at = utcnow()
     session.flush()
-    events.record(session, events.TeamChanged("updated", team.space_id, team.id, summary(team), _member_ids(team)))
+    events.record(
+        session, events.TeamChanged("updated", team.space_id, team.id, summary(team), _member_ids(team))
+    )
     return team
 
 
@@ -294,7 +291,9 @@ def review_admission(
     team.reviewed_at = utcnow()
     session.flush()
     _audit(session, principal, team, f"team_{decision}", {"criteria_met": team.criteria_met})
-    events.record(session, events.TeamChanged(decision, team.space_id, team.id, summary(team), _member_ids(team)))
+    events.record(
+        session, events.TeamChanged(decision, team.space_id, team.id, summary(team), _member_ids(team))
+    )
     return team
 
 
@@ -319,7 +318,9 @@ def change_stage(session: Session, principal: Principal, team_id: int, *, to: st
     previous = team.stage
     team.stage = Stage(to)
     team.stage_changes.append(
-        StageChange(from_stage=previous, to_stage=team.stage, reason=reason.strip(), changed_by_id=principal.user_id)
+        StageChange(
+            from_stage=previous, to_stage=team.stage, reason=reason.strip(), changed_by_id=principal.user_id
+        )
     )
     if team.stage in (Stage.EXITED, Stage.GRADUATED):
         team.ended_at = utcnow()
@@ -328,7 +329,9 @@ def change_stage(session: Session, principal: Principal, team_id: int, *, to: st
     session.flush()
     action = "exited" if team.stage is Stage.EXITED else "stage_changed"
     _audit(session, principal, team, f"team_{action}", {"from": previous.value, "to": to})
-    events.record(session, events.TeamChanged(action, team.space_id, team.id, summary(team), _member_ids(team)))
+    events.record(
+        session, events.TeamChanged(action, team.space_id, team.id, summary(team), _member_ids(team))
+    )
     return team
 
 

@@ -9,7 +9,9 @@ from matchmaker.errors import InvalidInput
 
 
 def test_a_fund_keeps_its_rounds_and_ticket_range() -> None:
-    cleaned = clean_attributes("fund", {"rounds": ["seed", "angel"], "ticket_min_10k_cny": 50, "ticket_max_10k_cny": 300})
+    cleaned = clean_attributes(
+        "fund", {"rounds": ["seed", "angel"], "ticket_min_10k_cny": 50, "ticket_max_10k_cny": 300}
+    )
     assert cleaned == {"rounds": ["seed", "angel"], "ticket_min_10k_cny": 50, "ticket_max_10k_cny": 300}
 
 
@@ -29,7 +31,9 @@ def test_mentor_hours_must_be_a_sensible_number() -> None:
         clean_attributes("mentor", {"monthly_hours": -3})
 
 
-@pytest.mark.parametrize(("kind", "category"), [("equipment", "pilot"), ("workspace", "testing"), ("fund", "desk")])
+@pytest.mark.parametrize(
+    ("kind", "category"), [("equipment", "pilot"), ("workspace", "testing"), ("fund", "desk")]
+)
 def test_a_category_must_fit_the_kind(kind: str, category: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         check_category(kind, category)

@@ -18,7 +18,13 @@ def test_a_team_moves_forward_one_step_at_a_time(current: str, target: str) -> N
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("nursery", "accelerator"), ("nursery", "graduated"), ("graduated", "incubator"), ("exited", "nursery"), ("incubator", "incubator")],
+    [
+        ("nursery", "accelerator"),
+        ("nursery", "graduated"),
+        ("graduated", "incubator"),
+        ("exited", "nursery"),
+        ("incubator", "incubator"),
+    ],
 )
 def test_skipping_stages_or_leaving_a_final_stage_is_refused(current: str, target: str) -> None:
     with pytest.raises(InvalidTransition) as caught:
@@ -26,7 +32,9 @@ def test_skipping_stages_or_leaving_a_final_stage_is_refused(current: str, targe
     assert caught.value.details["from"] == current
 
 
-@pytest.mark.parametrize(("current", "target"), [("incubator", "nursery"), ("nursery", "exited"), ("accelerator", "exited")])
+@pytest.mark.parametrize(
+    ("current", "target"), [("incubator", "nursery"), ("nursery", "exited"), ("accelerator", "exited")]
+)
 def test_moving_back_or_exiting_needs_a_reason(current: str, target: str) -> None:
     with pytest.raises(InvalidTransition) as caught:
         lifecycles.check_stage_change(current, target, "  ")

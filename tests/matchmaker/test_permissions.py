@@ -17,8 +17,12 @@ ANON = p.ANONYMOUS
 ADMIN = p.Principal(user_id=1, is_admin=True)
 MANAGER = p.Principal(user_id=2, roles=frozenset({(SPACE, "manager")}))
 OTHER_MANAGER = p.Principal(user_id=3, roles=frozenset({(OTHER_SPACE, "manager")}))
-HOST = p.Principal(user_id=4, roles=frozenset({(SPACE, "host_staff")}), organizations=frozenset({(SPACE, ORG)}))
-OTHER_HOST = p.Principal(user_id=5, roles=frozenset({(SPACE, "host_staff")}), organizations=frozenset({(SPACE, OTHER_ORG)}))
+HOST = p.Principal(
+    user_id=4, roles=frozenset({(SPACE, "host_staff")}), organizations=frozenset({(SPACE, ORG)})
+)
+OTHER_HOST = p.Principal(
+    user_id=5, roles=frozenset({(SPACE, "host_staff")}), organizations=frozenset({(SPACE, OTHER_ORG)})
+)
 MENTOR = p.Principal(user_id=7, roles=frozenset({(SPACE, "mentor")}))
 LEAD = p.Principal(user_id=8, teams={5: (SPACE, "lead")})
 MEMBER = p.Principal(user_id=9, teams={5: (SPACE, "member")})
@@ -27,7 +31,16 @@ OTHER_FOUNDER = p.Principal(user_id=10, teams={99: (SPACE, "lead")})
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [(ADMIN, True), (MANAGER, True), (HOST, True), (OTHER_HOST, False), (OTHER_MANAGER, False), (MENTOR, False), (LEAD, False), (ANON, False)],
+    [
+        (ADMIN, True),
+        (MANAGER, True),
+        (HOST, True),
+        (OTHER_HOST, False),
+        (OTHER_MANAGER, False),
+        (MENTOR, False),
+        (LEAD, False),
+        (ANON, False),
+    ],
 )
 def test_only_the_owning_organisation_and_managers_edit_equipment(who: p.Principal, expected: bool) -> None:
     assert p.can_edit_resource(who, EQUIPMENT) is expected
@@ -48,7 +61,17 @@ def test_retired_resources_are_hidden_from_everyone_but_their_editors() -> None:
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [(LEAD, True), (MEMBER, True), (MANAGER, True), (ADMIN, True), (MENTOR, True), (HOST, True), (OTHER_FOUNDER, False), (OTHER_MANAGER, False), (ANON, False)],
+    [
+        (LEAD, True),
+        (MEMBER, True),
+        (MANAGER, True),
+        (ADMIN, True),
+        (MENTOR, True),
+        (HOST, True),
+        (OTHER_FOUNDER, False),
+        (OTHER_MANAGER, False),
+        (ANON, False),
+    ],
 )
 def test_who_sees_an_admitted_team(who: p.Principal, expected: bool) -> None:
     assert p.can_view_team(who, TEAM) is expected

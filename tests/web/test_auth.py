@@ -9,14 +9,17 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import User
-from tests.conftest import PASSWORD, REDIS_URL, Client, World, bearer, app_config
+from tests.conftest import PASSWORD, REDIS_URL, Client, World, app_config, bearer, fresh
 from web import create_app
 
 
 def test_register_hashes_the_password_and_logs_in(client: Client, world: World, db: Session) -> None:
-    response = client.form("/register", {"email": "New@Example.com", "password": "a long enough pw", "display_name": "New founder"})
+    response = client.form(
+        "/register",
+        {"email": "New@Example.com", "password": "a long enough pw", "display_name": "New founder"},
+    )
     assert response.status_code == 302
-    db.expire_all()
+    fresh(db)
     user = db.query(User).filter_by(email="new@example.com").one()
     assert user.password_hash.startswith("scrypt$")
     assert "a long enough pw" not in user.password_hash
@@ -31,7 +34,9 @@ def test_register_hashes_the_password_and_logs_in(client: Client, world: World, 
         ({"email": "founder@test.example", "password": "a long enough pw", "display_name": "X"}, "email"),
     ],
 )
-def test_registration_errors_are_shown_beside_the_field(client: Client, world: World, form: dict[str, str], field: str) -> None:
+def test_registration_errors_are_shown_beside_the_field(
+    client: Client, world: World, form: dict[str, str], field: str
+) -> None:
     response = client.form("/register?lang=en", form)
     assert response.status_code in (409, 422)
     assert f'data-field="{field}"' in response.get_data(as_text=True)
@@ -55,12 +60,23 @@ def test_api_writes_with_a_session_cookie_need_the_csrf_header(client: Client, w
     client.login("host@test.example")
     url = f"/api/v1/resources/{world.equipment1.id}"
     assert client.patch(url, json={"name_en": "x"}).status_code == 400
-    assert client.patch(url, json={"name_en": "x"}, headers={"X-CSRFToken": client.csrf_token("/")}).status_code == 200
+    assert (
+        client.patch(url, json={"name_en": "x"}, headers={"X-CSRFToken": client.csrf_token("/")}).status_code
+        == 200
+    )
 
 
 def test_the_login_redirect_stays_on_this_site(client: Client, world: World) -> None:
     token = client.csrf_token("/login")
-    response = client.post("/login", data={"email": "founder@test.example", "password": PASSWORD, "next": "//evil.example/x", "csrf_token": token})
+    response = client.post(
+        "/login",
+        data={
+            "email": "founder@test.example",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": token,
+        },
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -75,7 +91,9 @@ def test_logout_kills_every_copy_of_the_session_cookie(app: Flask, client: Clien
 
 
 def test_tokens_authenticate_api_calls_and_can_be_revoked(client: Client, world: World) -> None:
-    created = client.post("/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD, "name": "LIMS"})
+    created = client.post(
+        "/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD, "name": "LIMS"}
+    )
     assert created.status_code == 201
     token = created.json["token"]
     assert token.startswith("mmk_")
@@ -86,7 +104,9 @@ def test_tokens_authenticate_api_calls_and_can_be_revoked(client: Client, world:
     listed = client.get("/api/v1/users/me/tokens", headers=bearer(token)).json["items"]
     assert [t["name"] for t in listed] == ["LIMS"]
     assert "token" not in listed[0]
-    assert client.delete(f"/api/v1/users/me/tokens/{listed[0]['id']}", headers=bearer(token)).status_code == 204
+    assert (
+        client.delete(f"/api/v1/users/me/tokens/{listed[0]['id']}", headers=bearer(token)).status_code == 204
+    )
     assert client.get("/api/v1/users/me", headers=bearer(token)).status_code == 401
 
 
@@ -106,7 +126,9 @@ def test_the_account_page_shows_a_new_token_once(client: Client, world: World) -
 
 
 def _limited_app(factory: sessionmaker[Session], storage: str) -> Flask:
-    return create_app(app_config(LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage), session_factory=factory)
+    return create_app(
+        app_config(LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage), session_factory=factory
+    )
 
 
 def _fail_login(app: Flask) -> int:
@@ -121,20 +143,35 @@ def test_login_is_rate_limited(factory: sessionmaker[Session], world: World) -> 
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="Redis not configured (set MATCHMAKER_TEST_REDIS_URL)")
-def test_the_login_limit_holds_across_processes_through_redis(factory: sessionmaker[Session], world: World) -> None:
+def test_the_login_limit_holds_across_processes_through_redis(
+    factory: sessionmaker[Session], world: World
+) -> None:
     # Two app instances stand for two processes; a fresh key prefix keeps runs independent.
     storage = f"{REDIS_URL}"
     prefix = uuid.uuid4().hex
-    first, second = (create_app(app_config(LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=prefix), session_factory=factory) for _ in range(2))
+    first, second = (
+        create_app(
+            app_config(
+                LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=prefix
+            ),
+            session_factory=factory,
+        )
+        for _ in range(2)
+    )
     assert [_fail_login(first), _fail_login(second), _fail_login(first)] == [422, 422, 422]
     assert _fail_login(second) == 429
 
 
 def test_control_characters_in_a_login_are_a_plain_refusal(client: Client, world: World) -> None:
     # PostgreSQL refuses NUL in text; the lookup must not even be attempted.
-    assert client.form("/login", {"email": "founder@test.example\x00", "password": PASSWORD}).status_code == 422
+    assert (
+        client.form("/login", {"email": "founder@test.example\x00", "password": PASSWORD}).status_code == 422
+    )
 
 
 def test_control_characters_in_a_registration_are_refused(client: Client, world: World) -> None:
-    response = client.form("/register", {"email": "a\x00b@test.example", "password": "a long enough pw", "display_name": "Nul\x00"})
+    response = client.form(
+        "/register",
+        {"email": "a\x00b@test.example", "password": "a long enough pw", "display_name": "Nul\x00"},
+    )
     assert response.status_code == 422

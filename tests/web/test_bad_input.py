@@ -9,12 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, Resource, Team
-from tests.conftest import Client, World, bearer
+from tests.conftest import Client, World, bearer, fresh
 
 
 @pytest.fixture
 def host_token(client: Client, world: World) -> dict[str, str]:
-    response = client.post("/api/v1/tokens", json={"email": "host@test.example", "password": "correct horse battery staple", "name": "tests"})
+    response = client.post(
+        "/api/v1/tokens",
+        json={"email": "host@test.example", "password": "correct horse battery staple", "name": "tests"},
+    )
     assert response.status_code == 201
     return bearer(response.json["token"])
 
@@ -33,7 +36,7 @@ def new_resource(world: World, **overrides: Any) -> dict[str, Any]:
 
 
 def counts(db: Session) -> tuple[int, int, int]:
-    db.expire_all()
+    fresh(db)
     return (
         db.scalar(select(func.count(Resource.id))) or 0,
         db.scalar(select(func.count(Team.id))) or 0,
@@ -63,7 +66,12 @@ BAD_RESOURCES = {
     "zero capacity": ({"capacity": 0}, 422, "invalid_input", "capacity"),
     "unknown kind": ({"kind": "spaceship"}, 422, "invalid_input", "kind"),
     "category of another kind": ({"category": "desk"}, 422, "invalid_input", "category"),
-    "attribute of another kind": ({"attributes": {"monthly_hours": 3}}, 422, "invalid_input", "attributes.monthly_hours"),
+    "attribute of another kind": (
+        {"attributes": {"monthly_hours": 3}},
+        422,
+        "invalid_input",
+        "attributes.monthly_hours",
+    ),
     "unknown tag": ({"tags": ["no-such-tag"]}, 422, "invalid_input", "tags"),
     "badly formed tag": ({"tags": ["Not A Slug"]}, 422, "invalid_input", "tags.0"),
     "price on a free resource": ({"price_unit": "free", "price_cny": 10}, 422, "invalid_input", "price_cny"),
@@ -83,25 +91,39 @@ def test_bad_resource_input_is_refused_and_nothing_is_written(
     assert counts(db) == before
 
 
-def test_an_organisation_of_another_space_is_refused(client: Client, world: World, db: Session, host_token: dict[str, str]) -> None:
+def test_an_organisation_of_another_space_is_refused(
+    client: Client, world: World, db: Session, host_token: dict[str, str]
+) -> None:
     before = counts(db)
-    response = client.post("/api/v1/resources", json=new_resource(world, organization_id=world.host2.id), headers=host_token)
+    response = client.post(
+        "/api/v1/resources", json=new_resource(world, organization_id=world.host2.id), headers=host_token
+    )
     assert_error(response, 422, "invalid_input")
     assert counts(db) == before
 
 
-def test_a_resource_for_another_space_is_forbidden(client: Client, world: World, db: Session, host_token: dict[str, str]) -> None:
+def test_a_resource_for_another_space_is_forbidden(
+    client: Client, world: World, db: Session, host_token: dict[str, str]
+) -> None:
     response = client.post(
-        "/api/v1/resources", json=new_resource(world, space_id=world.space2.id, organization_id=world.host2.id), headers=host_token
+        "/api/v1/resources",
+        json=new_resource(world, space_id=world.space2.id, organization_id=world.host2.id),
+        headers=host_token,
     )
     assert_error(response, 403, "forbidden")
 
 
 @pytest.mark.parametrize(
     ("url", "kind"),
-    [("/api/v1/resources/999999", "resource"), ("/api/v1/spaces/999999", "space"), ("/api/v1/teams/999999", "team")],
+    [
+        ("/api/v1/resources/999999", "resource"),
+        ("/api/v1/spaces/999999", "space"),
+        ("/api/v1/teams/999999", "team"),
+    ],
 )
-def test_unknown_ids_are_404(client: Client, world: World, host_token: dict[str, str], url: str, kind: str) -> None:
+def test_unknown_ids_are_404(
+    client: Client, world: World, host_token: dict[str, str], url: str, kind: str
+) -> None:
     error = assert_error(client.get(url, headers={**host_token, "Accept-Language": "en"}), 404, "not_found")
     assert kind in error["message"]
 
@@ -110,22 +132,39 @@ def test_a_space_id_that_is_not_a_number_is_404(client: Client, world: World) ->
     assert_error(client.get("/api/v1/resources/abc"), 404, "not_found")
 
 
-def test_editing_a_retired_resource_is_a_conflict(client: Client, world: World, db: Session, host_token: dict[str, str]) -> None:
+def test_editing_a_retired_resource_is_a_conflict(
+    client: Client, world: World, db: Session, host_token: dict[str, str]
+) -> None:
     rid = world.equipment1.id
-    assert client.post(f"/api/v1/resources/{rid}/retire", json={"reason": "sold"}, headers=host_token).status_code == 200
-    assert_error(client.patch(f"/api/v1/resources/{rid}", json={"name_en": "x"}, headers=host_token), 409, "resource_retired")
-    assert_error(client.post(f"/api/v1/resources/{rid}/retire", json={"reason": "again"}, headers=host_token), 409, "resource_retired")
-    db.expire_all()
+    assert (
+        client.post(
+            f"/api/v1/resources/{rid}/retire", json={"reason": "sold"}, headers=host_token
+        ).status_code
+        == 200
+    )
+    assert_error(
+        client.patch(f"/api/v1/resources/{rid}", json={"name_en": "x"}, headers=host_token),
+        409,
+        "resource_retired",
+    )
+    assert_error(
+        client.post(f"/api/v1/resources/{rid}/retire", json={"reason": "again"}, headers=host_token),
+        409,
+        "resource_retired",
+    )
+    fresh(db)
     assert db.get(Resource, rid).retired_reason == "sold"
 
 
-def test_a_retired_resource_is_kept_and_hidden_from_the_public(client: Client, world: World, db: Session, host_token: dict[str, str]) -> None:
+def test_a_retired_resource_is_kept_and_hidden_from_the_public(
+    client: Client, world: World, db: Session, host_token: dict[str, str]
+) -> None:
     rid = world.equipment1.id
     client.post(f"/api/v1/resources/{rid}/retire", json={"reason": "sold"}, headers=host_token)
     assert client.get(f"/api/v1/resources/{rid}").status_code == 404
     assert client.get(f"/api/v1/resources/{rid}", headers=host_token).json["retired"] is True
     assert rid not in [r["id"] for r in client.get("/api/v1/resources").json["items"]]
-    db.expire_all()
+    fresh(db)
     assert db.get(Resource, rid) is not None  # never hard-deleted
 
 
@@ -141,20 +180,30 @@ def test_a_retired_resource_is_kept_and_hidden_from_the_public(client: Client, w
 def test_malformed_bodies_get_the_error_shape(
     client: Client, world: World, host_token: dict[str, str], body: bytes, headers: dict[str, str], field: str
 ) -> None:
-    response = client.patch(f"/api/v1/resources/{world.equipment1.id}", data=body, headers={**host_token, **headers})
+    response = client.patch(
+        f"/api/v1/resources/{world.equipment1.id}", data=body, headers={**host_token, **headers}
+    )
     error = assert_error(response, 422, "invalid_input")
     assert error["details"]["fields"]
 
 
-def test_nulling_a_required_field_is_refused(client: Client, world: World, host_token: dict[str, str]) -> None:
+def test_nulling_a_required_field_is_refused(
+    client: Client, world: World, host_token: dict[str, str]
+) -> None:
     error = assert_error(
-        client.patch(f"/api/v1/resources/{world.equipment1.id}", json={"name_zh": None}, headers=host_token), 422, "invalid_input"
+        client.patch(f"/api/v1/resources/{world.equipment1.id}", json={"name_zh": None}, headers=host_token),
+        422,
+        "invalid_input",
     )
     assert error["details"]["fields"] == {"name_zh": "required"}
 
 
 def test_an_empty_patch_is_refused(client: Client, world: World, host_token: dict[str, str]) -> None:
-    assert_error(client.patch(f"/api/v1/resources/{world.equipment1.id}", json={}, headers=host_token), 422, "invalid_input")
+    assert_error(
+        client.patch(f"/api/v1/resources/{world.equipment1.id}", json={}, headers=host_token),
+        422,
+        "invalid_input",
+    )
 
 
 def test_bad_search_parameters_are_refused(client: Client, world: World) -> None:
@@ -167,7 +216,13 @@ def test_a_team_application_with_bad_fields_writes_nothing(client: Client, world
     before = counts(db)
     response = client.post(
         "/api/v1/teams",
-        json={"space_id": world.space1.id, "name_zh": "队", "name_en": "T", "stage": "graduated", "tags": ["no-such-tag"]},
+        json={
+            "space_id": world.space1.id,
+            "name_zh": "队",
+            "name_en": "T",
+            "stage": "graduated",
+            "tags": ["no-such-tag"],
+        },
         headers={"X-CSRFToken": client.csrf_token("/")},
     )
     assert_error(response, 422, "invalid_input")

@@ -54,7 +54,9 @@ def log_in(page: Page, server: LiveServer, email: str) -> None:
     expect(page.locator("header .account")).to_contain_text("退出登录")
 
 
-def test_a_founder_logs_in_and_searches_the_catalogue_in_chinese(page: Page, live_server: LiveServer, world: World) -> None:
+def test_a_founder_logs_in_and_searches_the_catalogue_in_chinese(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
     log_in(page, live_server, "founder@test.example")
     page.click("text=资源目录")
     page.fill("#search-form input[name=q]", "扫描电镜")
@@ -65,20 +67,40 @@ def test_a_founder_logs_in_and_searches_the_catalogue_in_chinese(page: Page, liv
     expect(page.locator("#result-count")).to_contain_text("1")
 
 
-def test_the_catalogue_shows_a_new_resource_without_a_reload(page: Page, live_server: LiveServer, world: World) -> None:
+def test_the_catalogue_shows_a_new_resource_without_a_reload(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
     log_in(page, live_server, "founder@test.example")
     page.goto(f"{live_server.url}/catalogue?space_id={world.space1.id}")
     expect(page.locator("#results")).to_have_attribute("data-live-joined", f"space:{world.space1.id};")
     page.evaluate("window.__sameDocument = true")
-    token = requests.post(f"{live_server.url}/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD, "name": "t"}, timeout=10).json()["token"]
+    token = requests.post(
+        f"{live_server.url}/api/v1/tokens",
+        json={"email": "host@test.example", "password": PASSWORD, "name": "t"},
+        timeout=10,
+    ).json()["token"]
     created = requests.post(
         f"{live_server.url}/api/v1/resources",
-        json={"space_id": world.space1.id, "organization_id": world.host1.id, "kind": "equipment", "category": "testing", "name_zh": "聚焦离子束", "name_en": "FIB"},
+        json={
+            "space_id": world.space1.id,
+            "organization_id": world.host1.id,
+            "kind": "equipment",
+            "category": "testing",
+            "name_zh": "聚焦离子束",
+            "name_en": "FIB",
+        },
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
     assert created.status_code == 201
-    expect(page.locator(f'#results [data-resource-id="{created.json()["id"]}"]')).to_contain_text("聚焦离子束")
-    requests.post(f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire", json={"reason": "sold"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    expect(page.locator(f'#results [data-resource-id="{created.json()["id"]}"]')).to_contain_text(
+        "聚焦离子束"
+    )
+    requests.post(
+        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire",
+        json={"reason": "sold"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     expect(page.locator(f'#results [data-resource-id="{world.equipment1.id}"]')).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True

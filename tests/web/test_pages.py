@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from models import Resource
-from tests.conftest import Client, World
+from models import Resource, Team
+from tests.conftest import Client, World, fresh
 
 
 def test_the_public_directory_needs_no_login_and_lists_equipment_only(client: Client, world: World) -> None:
@@ -45,8 +45,12 @@ def test_the_language_follows_the_browser_until_switched(client: Client, world: 
 
 
 def test_bilingual_fields_follow_the_language(client: Client, world: World) -> None:
-    assert "场发射扫描电子显微镜" in client.get(f"/resources/{world.equipment1.id}?lang=zh").get_data(as_text=True)
-    assert "Field-emission SEM" in client.get(f"/resources/{world.equipment1.id}?lang=en").get_data(as_text=True)
+    assert "场发射扫描电子显微镜" in client.get(f"/resources/{world.equipment1.id}?lang=zh").get_data(
+        as_text=True
+    )
+    assert "Field-emission SEM" in client.get(f"/resources/{world.equipment1.id}?lang=en").get_data(
+        as_text=True
+    )
 
 
 def test_a_chinese_search_on_the_catalogue_page_finds_the_instrument(client: Client, world: World) -> None:
@@ -55,7 +59,9 @@ def test_a_chinese_search_on_the_catalogue_page_finds_the_instrument(client: Cli
     assert "高效液相色谱仪" not in page
 
 
-def test_an_english_search_finds_chinese_described_resources_through_the_vocabulary(client: Client, world: World) -> None:
+def test_an_english_search_finds_chinese_described_resources_through_the_vocabulary(
+    client: Client, world: World
+) -> None:
     result = client.get("/api/v1/resources?q=machine vision").json
     assert result["matched_tags"] == ["machine-vision"]
     assert [i["name_en"] for i in result["items"]] == ["Li · machine vision mentor"]
@@ -91,19 +97,27 @@ def test_host_staff_add_equipment_through_the_form(client: Client, world: World,
         },
     )
     assert response.status_code == 302
-    db.expire_all()
+    fresh(db)
     made = db.query(Resource).filter_by(name_en="Parameter analyzer").one()
     assert made.capacity == 2
     assert made.attributes == {"manufacturer": "Keysight", "requires_training": True}
     assert [t.slug for t in made.tags] == ["failure-analysis"]
 
 
-def test_a_bad_form_is_shown_again_with_the_error_beside_the_field(client: Client, world: World, db: Session) -> None:
+def test_a_bad_form_is_shown_again_with_the_error_beside_the_field(
+    client: Client, world: World, db: Session
+) -> None:
     client.login("host@test.example")
     before = db.query(Resource).count()
     response = client.form(
         f"/spaces/{world.space1.id}/resources/new?kind=equipment&lang=en",
-        {"organization_id": str(world.host1.id), "category": "testing", "name_zh": "仪器", "name_en": "x" * 300, "capacity": "-2"},
+        {
+            "organization_id": str(world.host1.id),
+            "category": "testing",
+            "name_zh": "仪器",
+            "name_en": "x" * 300,
+            "capacity": "-2",
+        },
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -127,7 +141,9 @@ def test_the_manager_sees_the_filing_figures(client: Client, world: World) -> No
     client.login("manager@test.example")
     page = client.get(f"/spaces/{world.space1.id}?lang=en").get_data(as_text=True)
     assert 'data-figure="mentors">1<' in page
-    assert 'data-figure="resident_projects">2<' in page  # team1 and team2; the pending application is not resident
+    assert (
+        'data-figure="resident_projects">2<' in page
+    )  # team1 and team2; the pending application is not resident
 
 
 def test_an_unexpected_error_shows_a_request_id_not_a_traceback(app: Flask, world: World) -> None:
@@ -141,3 +157,132 @@ def test_an_unexpected_error_shows_a_request_id_not_a_traceback(app: Flask, worl
     assert response.status_code == 500
     assert "abcdef123456" in page
     assert "secret internals" not in page
+
+
+def test_the_manager_edits_the_space_profile_through_the_form(
+    client: Client, world: World, db: Session
+) -> None:
+    client.login("manager@test.example")
+    page = client.get(f"/spaces/{world.space1.id}/edit?lang=en")
+    assert page.status_code == 200
+    response = client.form(
+        f"/spaces/{world.space1.id}/edit",
+        {
+            "name_zh": "集成电路专业化众创空间",
+            "name_en": "IC space",
+            "niche_zh": "集成电路",
+            "niche_en": "IC",
+            "events_held": "14",
+            "has_exit_conditions": "on",
+        },
+    )
+    assert response.status_code == 302
+    fresh(db)
+    assert (world.space1.events_held, world.space1.has_exit_conditions) == (14, True)
+    wrong = client.form(
+        f"/spaces/{world.space1.id}/edit?lang=en",
+        {"name_zh": "集成电路空间", "name_en": "IC", "niche_zh": "x", "niche_en": "x"},
+    )
+    assert wrong.status_code == 422
+    assert 'data-field="name_zh"' in wrong.get_data(as_text=True)
+
+
+def test_the_lead_adds_and_removes_members_on_the_team_page(
+    client: Client, world: World, db: Session
+) -> None:
+    client.login("founder@test.example")
+    team_page = f"/teams/{world.team1.id}"
+    added = client.form(
+        f"/teams/{world.team1.id}/members",
+        {"email": "outsider@test.example", "role": "member"},
+        token_from=team_page,
+    )
+    assert added.status_code == 302
+    assert "Outsider" in client.get(team_page).get_data(as_text=True)
+    removed = client.form(
+        f"/teams/{world.team1.id}/members/{world.id('outsider')}/remove", {}, token_from=team_page
+    )
+    assert removed.status_code == 302
+    fresh(db)
+    assert {m.user.display_name for m in world.team1.members} == {"Founder", "Member"}
+
+
+def test_host_staff_retire_equipment_from_its_page(client: Client, world: World, db: Session) -> None:
+    client.login("host@test.example")
+    page = f"/resources/{world.equipment1.id}"
+    assert client.form(f"{page}/retire", {"reason": ""}, token_from=page).status_code == 302
+    fresh(db)
+    assert not world.equipment1.is_retired  # an empty reason is refused
+    assert client.form(f"{page}/retire", {"reason": "Sent for repair"}, token_from=page).status_code == 302
+    fresh(db)
+    assert world.equipment1.retired_reason == "Sent for repair"
+
+
+def test_host_staff_edit_equipment_through_the_form(client: Client, world: World, db: Session) -> None:
+    client.login("host@test.example")
+    url = f"/resources/{world.equipment1.id}/edit"
+    assert client.get(url).status_code == 200
+    response = client.form(
+        url,
+        {
+            "category": "testing",
+            "name_zh": "扫描电镜",
+            "name_en": "SEM",
+            "price_cny": "350",
+            "price_unit": "hour",
+            "capacity": "1",
+            "tags": ["sem-imaging"],
+        },
+    )
+    assert response.status_code == 302
+    fresh(db)
+    assert (
+        world.equipment1.name_en,
+        float(world.equipment1.price_cny),
+        [t.slug for t in world.equipment1.tags],
+    ) == ("SEM", 350.0, ["sem-imaging"])
+
+
+def test_a_founder_applies_with_a_team_through_the_form(client: Client, world: World, db: Session) -> None:
+    client.login("outsider@test.example")
+    url = f"/spaces/{world.space2.id}/apply"
+    assert "入驻标准" in client.get(url + "?lang=zh").get_data(as_text=True)
+    response = client.form(
+        url,
+        {
+            "name_zh": "类器官芯片",
+            "name_en": "Organ on chip",
+            "stage": "nursery",
+            "needs_en": "Confocal time",
+            "funding_ask_10k_cny": "300",
+            "round_sought": "seed",
+        },
+    )
+    assert response.status_code == 302
+    fresh(db)
+    team = db.query(Team).filter_by(name_en="Organ on chip").one()
+    assert (team.admission_status.value, team.round_sought, float(team.funding_ask_10k_cny)) == (
+        "pending",
+        "seed",
+        300.0,
+    )
+
+
+def test_every_page_a_role_reaches_renders(client: Client, world: World) -> None:
+    client.login("admin@test.example")
+    for url in (
+        "/",
+        "/account",
+        f"/spaces/{world.space1.id}",
+        f"/spaces/{world.space1.id}/review",
+        f"/teams/{world.pending1.id}/review",
+        f"/teams/{world.team1.id}/edit",
+        f"/spaces/{world.space1.id}/resources/new?kind=fund",
+        f"/spaces/{world.space1.id}/resources/new?kind=mentor",
+        f"/spaces/{world.space1.id}/resources/new?kind=workspace",
+        f"/spaces/{world.space1.id}/resources/new?kind=service",
+        f"/resources/{world.fund1.id}",
+        f"/resources/{world.mentor1.id}/edit",
+    ):
+        for lang in ("zh", "en"):
+            assert client.get(f"{url}{'&' if '?' in url else '?'}lang={lang}").status_code == 200, url

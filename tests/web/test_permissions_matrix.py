@@ -13,7 +13,9 @@ Request = Callable[[Client, World], Any]
 
 
 def _patch_resource(attr: str) -> Request:
-    return lambda c, w: c.patch(f"/api/v1/resources/{getattr(w, attr).id}", json={"name_en": "Renamed"}, headers=_csrf(c))
+    return lambda c, w: c.patch(
+        f"/api/v1/resources/{getattr(w, attr).id}", json={"name_en": "Renamed"}, headers=_csrf(c)
+    )
 
 
 def _csrf(c: Client) -> dict[str, str]:
@@ -37,13 +39,22 @@ ACTIONS: dict[str, tuple[Request, dict[str, int]]] = {
         {"admin": 200, "manager": 200, "host": 200, "mentor": 200, "anonymous": 401, "*": 403},
     ),
     "retire a mentor profile": (
-        lambda c, w: c.post(f"/api/v1/resources/{w.mentor1.id}/retire", json={"reason": "left"}, headers=_csrf(c)),
+        lambda c, w: c.post(
+            f"/api/v1/resources/{w.mentor1.id}/retire", json={"reason": "left"}, headers=_csrf(c)
+        ),
         {"admin": 200, "manager": 200, "host": 200, "anonymous": 401, "*": 403},
     ),
     "add equipment for the host": (
         lambda c, w: c.post(
             "/api/v1/resources",
-            json={"space_id": w.space1.id, "organization_id": w.host1.id, "kind": "equipment", "category": "testing", "name_zh": "示波器", "name_en": "Oscilloscope"},
+            json={
+                "space_id": w.space1.id,
+                "organization_id": w.host1.id,
+                "kind": "equipment",
+                "category": "testing",
+                "name_zh": "示波器",
+                "name_en": "Oscilloscope",
+            },
             headers=_csrf(c),
         ),
         {"admin": 201, "manager": 201, "host": 201, "anonymous": 401, "*": 403},
@@ -54,34 +65,93 @@ ACTIONS: dict[str, tuple[Request, dict[str, int]]] = {
     ),
     "read a team": (
         lambda c, w: c.get(f"/api/v1/teams/{w.team1.id}"),
-        {"admin": 200, "manager": 200, "host": 200, "mentor": 200, "investor": 200, "founder": 200, "member": 200, "anonymous": 401, "*": 404},
+        {
+            "admin": 200,
+            "manager": 200,
+            "host": 200,
+            "mentor": 200,
+            "investor": 200,
+            "founder": 200,
+            "member": 200,
+            "anonymous": 401,
+            "*": 404,
+        },
     ),
     "read a pending application": (
         lambda c, w: c.get(f"/api/v1/teams/{w.pending1.id}"),
         {"admin": 200, "manager": 200, "outsider": 200, "anonymous": 401, "*": 404},
     ),
     "edit a team": (
-        lambda c, w: c.patch(f"/api/v1/teams/{w.team1.id}", json={"needs_en": "A probe station"}, headers=_csrf(c)),
-        {"admin": 200, "manager": 200, "founder": 200, "anonymous": 401, "host": 403, "mentor": 403, "investor": 403, "member": 403, "*": 404},
+        lambda c, w: c.patch(
+            f"/api/v1/teams/{w.team1.id}", json={"needs_en": "A probe station"}, headers=_csrf(c)
+        ),
+        {
+            "admin": 200,
+            "manager": 200,
+            "founder": 200,
+            "anonymous": 401,
+            "host": 403,
+            "mentor": 403,
+            "investor": 403,
+            "member": 403,
+            "*": 404,
+        },
     ),
     "promote a team": (
-        lambda c, w: c.post(f"/api/v1/teams/{w.team1.id}/stage", json={"to": "accelerator"}, headers=_csrf(c)),
-        {"admin": 200, "manager": 200, "anonymous": 401, "host": 403, "mentor": 403, "investor": 403, "founder": 403, "member": 403, "*": 404},
+        lambda c, w: c.post(
+            f"/api/v1/teams/{w.team1.id}/stage", json={"to": "accelerator"}, headers=_csrf(c)
+        ),
+        {
+            "admin": 200,
+            "manager": 200,
+            "anonymous": 401,
+            "host": 403,
+            "mentor": 403,
+            "investor": 403,
+            "founder": 403,
+            "member": 403,
+            "*": 404,
+        },
     ),
     "list a space's teams": (
         lambda c, w: c.get(f"/api/v1/spaces/{w.space1.id}/teams"),
-        {"admin": 200, "manager": 200, "host": 200, "mentor": 200, "investor": 200, "anonymous": 401, "*": 403},
+        {
+            "admin": 200,
+            "manager": 200,
+            "host": 200,
+            "mentor": 200,
+            "investor": 200,
+            "anonymous": 401,
+            "*": 403,
+        },
     ),
     "edit a space's profile": (
         lambda c, w: c.patch(f"/api/v1/spaces/{w.space1.id}", json={"events_held": 12}, headers=_csrf(c)),
         {"admin": 200, "manager": 200, "anonymous": 401, "*": 403},
     ),
     "grant a role": (
-        lambda c, w: c.post(f"/api/v1/spaces/{w.space1.id}/memberships", json={"email": "outsider@test.example", "role": "mentor"}, headers=_csrf(c)),
+        lambda c, w: c.post(
+            f"/api/v1/spaces/{w.space1.id}/memberships",
+            json={"email": "outsider@test.example", "role": "mentor"},
+            headers=_csrf(c),
+        ),
         {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
     ),
 }
-ROLES = ("anonymous", "admin", "manager", "host", "mentor", "investor", "founder", "member", "other_founder", "manager2", "host2", "outsider")
+ROLES = (
+    "anonymous",
+    "admin",
+    "manager",
+    "host",
+    "mentor",
+    "investor",
+    "founder",
+    "member",
+    "other_founder",
+    "manager2",
+    "host2",
+    "outsider",
+)
 CASES = [(action, role) for action in ACTIONS for role in ROLES]
 
 

@@ -22,13 +22,19 @@ def session_cookie(server: LiveServer, email: str) -> str:
     http = requests.Session()
     page = http.get(f"{server.url}/login").text
     token = page.split('name="csrf-token" content="')[1].split('"')[0]
-    response = http.post(f"{server.url}/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, allow_redirects=False)
+    response = http.post(
+        f"{server.url}/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
     assert response.status_code == 302
     return f"session={http.cookies['session']}"
 
 
 def api_token(server: LiveServer, email: str) -> str:
-    response = requests.post(f"{server.url}/api/v1/tokens", json={"email": email, "password": PASSWORD, "name": "t"}, timeout=WAIT)
+    response = requests.post(
+        f"{server.url}/api/v1/tokens", json={"email": email, "password": PASSWORD, "name": "t"}, timeout=WAIT
+    )
     assert response.status_code == 201
     return str(response.json()["token"])
 
@@ -66,16 +72,29 @@ def listener() -> Iterator[Listener]:
         created.client.disconnect()
 
 
-def test_the_catalogue_event_reaches_a_subscribed_client(live_server: LiveServer, world: World, listener: Listener) -> None:
+def test_the_catalogue_event_reaches_a_subscribed_client(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
     listener.record("resource_changed")
-    listener.client.connect(live_server.url, headers={"Cookie": session_cookie(live_server, "founder@test.example")}, transports=["websocket"])
+    listener.client.connect(
+        live_server.url,
+        headers={"Cookie": session_cookie(live_server, "founder@test.example")},
+        transports=["websocket"],
+    )
     ack = listener.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)
     assert ack == {"ok": True, "room": f"space:{world.space1.id}"}
 
     host = api_token(live_server, "host@test.example")
     created = requests.post(
         f"{live_server.url}/api/v1/resources",
-        json={"space_id": world.space1.id, "organization_id": world.host1.id, "kind": "equipment", "category": "testing", "name_zh": "探针台", "name_en": "Probe station"},
+        json={
+            "space_id": world.space1.id,
+            "organization_id": world.host1.id,
+            "kind": "equipment",
+            "category": "testing",
+            "name_zh": "探针台",
+            "name_en": "Probe station",
+        },
         headers={"Authorization": f"Bearer {host}"},
         timeout=WAIT,
     )
@@ -85,24 +104,44 @@ def test_the_catalogue_event_reaches_a_subscribed_client(live_server: LiveServer
     assert event["resource"]["id"] == created.json()["id"]
     assert event["resource"]["name_zh"] == "探针台"
 
-    retired = requests.post(f"{live_server.url}/api/v1/resources/{created.json()['id']}/retire", json={"reason": "moved"}, headers={"Authorization": f"Bearer {host}"}, timeout=WAIT)
+    retired = requests.post(
+        f"{live_server.url}/api/v1/resources/{created.json()['id']}/retire",
+        json={"reason": "moved"},
+        headers={"Authorization": f"Bearer {host}"},
+        timeout=WAIT,
+    )
     assert retired.status_code == 200
     events = listener.wait_for("resource_changed", count=2)
     assert [e["action"] for e in events] == ["added", "retired"]
 
 
-def test_a_client_of_another_space_does_not_hear_it(live_server: LiveServer, world: World, listener: Listener) -> None:
+def test_a_client_of_another_space_does_not_hear_it(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
     listener.record("resource_changed")
-    listener.client.connect(live_server.url, auth={"token": api_token(live_server, "manager2@test.example")}, transports=TRANSPORTS)
+    listener.client.connect(
+        live_server.url,
+        auth={"token": api_token(live_server, "manager2@test.example")},
+        transports=TRANSPORTS,
+    )
     assert listener.client.call("join", {"room": "space", "id": world.space2.id}, timeout=WAIT)["ok"]
     probe = Listener()
     probe.record("resource_changed")
-    probe.client.connect(live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS)
+    probe.client.connect(
+        live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS
+    )
     assert probe.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)["ok"]
     host = api_token(live_server, "host@test.example")
     requests.post(
         f"{live_server.url}/api/v1/resources",
-        json={"space_id": world.space1.id, "organization_id": world.host1.id, "kind": "equipment", "category": "testing", "name_zh": "台", "name_en": "Bench"},
+        json={
+            "space_id": world.space1.id,
+            "organization_id": world.host1.id,
+            "kind": "equipment",
+            "category": "testing",
+            "name_zh": "台",
+            "name_en": "Bench",
+        },
         headers={"Authorization": f"Bearer {host}"},
         timeout=WAIT,
     )
@@ -123,8 +162,14 @@ def test_connections_from_another_origin_are_refused(live_server: LiveServer, wo
     client = socketio.Client(reconnection=False)
     cookie = session_cookie(live_server, "founder@test.example")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(live_server.url, headers={"Cookie": cookie, "Origin": "https://evil.example"}, transports=["polling"])
-    client.connect(live_server.url, headers={"Cookie": cookie, "Origin": live_server.url}, transports=["polling"])
+        client.connect(
+            live_server.url,
+            headers={"Cookie": cookie, "Origin": "https://evil.example"},
+            transports=["polling"],
+        )
+    client.connect(
+        live_server.url, headers={"Cookie": cookie, "Origin": live_server.url}, transports=["polling"]
+    )
     client.disconnect()
 
 
@@ -140,9 +185,16 @@ def test_connections_from_another_origin_are_refused(live_server: LiveServer, wo
         ("founder", "no-such-space", False),
     ],
 )
-def test_room_joins_are_checked_like_http_reads(live_server: LiveServer, world: World, listener: Listener, who: str, room: str, allowed: bool) -> None:
+def test_room_joins_are_checked_like_http_reads(
+    live_server: LiveServer, world: World, listener: Listener, who: str, room: str, allowed: bool
+) -> None:
     host = api_token(live_server, "host@test.example")
-    requests.post(f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire", json={"reason": "x"}, headers={"Authorization": f"Bearer {host}"}, timeout=WAIT)
+    requests.post(
+        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire",
+        json={"reason": "x"},
+        headers={"Authorization": f"Bearer {host}"},
+        timeout=WAIT,
+    )
     request = {
         "managers": {"room": "managers", "id": world.space1.id},
         "user-other": {"room": "user", "id": world.id("manager")},
@@ -150,38 +202,59 @@ def test_room_joins_are_checked_like_http_reads(live_server: LiveServer, world: 
         "retired-resource": {"room": "resource", "id": world.equipment1.id},
         "no-such-space": {"room": "space", "id": 987654},
     }[room]
-    listener.client.connect(live_server.url, auth={"token": api_token(live_server, f"{who}@test.example")}, transports=TRANSPORTS)
+    listener.client.connect(
+        live_server.url, auth={"token": api_token(live_server, f"{who}@test.example")}, transports=TRANSPORTS
+    )
     ack = listener.client.call("join", request, timeout=WAIT)
     assert ack["ok"] is allowed, ack
     if not allowed:
         assert ack["error"]["code"] in ("forbidden", "not_found")
 
 
-def test_a_malformed_join_gets_an_error_not_a_crash(live_server: LiveServer, world: World, listener: Listener) -> None:
-    listener.client.connect(live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS)
+def test_a_malformed_join_gets_an_error_not_a_crash(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
+    listener.client.connect(
+        live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS
+    )
     ack = listener.client.call("join", {"room": "space", "id": "one", "extra": 1}, timeout=WAIT)
     assert ack["ok"] is False
     assert ack["error"]["code"] == "invalid_input"
 
 
-def test_logout_disconnects_the_users_live_connections(live_server: LiveServer, world: World, listener: Listener) -> None:
+def test_logout_disconnects_the_users_live_connections(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
     http = requests.Session()
     token = http.get(f"{live_server.url}/login").text.split('name="csrf-token" content="')[1].split('"')[0]
-    http.post(f"{live_server.url}/login", data={"email": "founder@test.example", "password": PASSWORD, "csrf_token": token}, allow_redirects=False)
-    listener.client.connect(live_server.url, headers={"Cookie": f"session={http.cookies['session']}"}, transports=TRANSPORTS)
+    http.post(
+        f"{live_server.url}/login",
+        data={"email": "founder@test.example", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    listener.client.connect(
+        live_server.url, headers={"Cookie": f"session={http.cookies['session']}"}, transports=TRANSPORTS
+    )
     assert listener.client.connected
     token = http.get(f"{live_server.url}/").text.split('name="csrf-token" content="')[1].split('"')[0]
     http.post(f"{live_server.url}/logout", data={"csrf_token": token}, allow_redirects=False)
     assert listener.disconnected.wait(WAIT), "still connected after logout"
 
 
-def test_a_team_application_reaches_the_managers_room(live_server: LiveServer, world: World, listener: Listener) -> None:
+def test_a_team_application_reaches_the_managers_room(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
     listener.record("team_changed")
-    listener.client.connect(live_server.url, auth={"token": api_token(live_server, "manager@test.example")}, transports=TRANSPORTS)
+    listener.client.connect(
+        live_server.url, auth={"token": api_token(live_server, "manager@test.example")}, transports=TRANSPORTS
+    )
     assert listener.client.call("join", {"room": "managers", "id": world.space1.id}, timeout=WAIT)["ok"]
     applicant = api_token(live_server, "outsider@test.example")
     response = requests.post(
-        f"{live_server.url}/api/v1/teams", json={"space_id": world.space1.id, "name_zh": "新团队", "name_en": "New team"}, headers={"Authorization": f"Bearer {applicant}"}, timeout=WAIT
+        f"{live_server.url}/api/v1/teams",
+        json={"space_id": world.space1.id, "name_zh": "新团队", "name_en": "New team"},
+        headers={"Authorization": f"Bearer {applicant}"},
+        timeout=WAIT,
     )
     assert response.status_code == 201
     event = listener.wait_for("team_changed")[0]

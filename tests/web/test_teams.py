@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import StageChange, Team
-from tests.conftest import Client, World
+from tests.conftest import Client, World, fresh
 
 
 def api(client: Client, method: str, url: str, body: Any = None) -> Any:
@@ -18,9 +18,21 @@ def criteria(world: World, *, met: bool = True) -> dict[str, bool]:
     return {c["key"]: met for c in world.space1.entry_criteria}
 
 
-def test_apply_review_promote_graduate_keeps_the_full_history(client: Client, world: World, db: Session) -> None:
+def test_apply_review_promote_graduate_keeps_the_full_history(
+    client: Client, world: World, db: Session
+) -> None:
     client.login("outsider@test.example")
-    applied = api(client, "POST", "/api/v1/teams", {"space_id": world.space1.id, "name_zh": "量子传感", "name_en": "Quantum sensing", "tags": ["machine-vision"]})
+    applied = api(
+        client,
+        "POST",
+        "/api/v1/teams",
+        {
+            "space_id": world.space1.id,
+            "name_zh": "量子传感",
+            "name_en": "Quantum sensing",
+            "tags": ["machine-vision"],
+        },
+    )
     assert applied.status_code == 201
     team_id = applied.json["id"]
     assert applied.json["admission_status"] == "pending"
@@ -29,7 +41,18 @@ def test_apply_review_promote_graduate_keeps_the_full_history(client: Client, wo
 
     client.post("/logout", data={"csrf_token": client.csrf_token("/")})
     client.login("manager@test.example")
-    admitted = api(client, "POST", f"/api/v1/teams/{team_id}/review", {"decision": "admitted", "criteria_met": criteria(world), "stage": "nursery", "residence_start": "2026-03-31", "free_months": 6})
+    admitted = api(
+        client,
+        "POST",
+        f"/api/v1/teams/{team_id}/review",
+        {
+            "decision": "admitted",
+            "criteria_met": criteria(world),
+            "stage": "nursery",
+            "residence_start": "2026-03-31",
+            "free_months": 6,
+        },
+    )
     assert admitted.status_code == 200, admitted.json
     assert admitted.json["free_residence_end"] == "2026-09-30"  # month-end clamps
     for stage in ("incubator", "accelerator", "graduated"):
@@ -51,18 +74,25 @@ def test_admission_needs_every_entry_criterion(client: Client, world: World, db:
     client.login("manager@test.example")
     partly = criteria(world)
     partly["core_team"] = False
-    response = api(client, "POST", f"/api/v1/teams/{world.pending1.id}/review", {"decision": "admitted", "criteria_met": partly})
+    response = api(
+        client,
+        "POST",
+        f"/api/v1/teams/{world.pending1.id}/review",
+        {"decision": "admitted", "criteria_met": partly},
+    )
     assert response.status_code == 409
     assert response.json["error"]["code"] == "criteria_not_met"
     assert response.json["error"]["details"]["unmet"] == ["core_team"]
-    db.expire_all()
+    fresh(db)
     assert db.get(Team, world.pending1.id).admission_status.value == "pending"
 
 
 def test_declining_needs_a_note_and_is_final(client: Client, world: World) -> None:
     client.login("manager@test.example")
     url = f"/api/v1/teams/{world.pending1.id}/review"
-    assert api(client, "POST", url, {"decision": "rejected"}).json["error"]["details"]["fields"] == {"note": "required"}
+    assert api(client, "POST", url, {"decision": "rejected"}).json["error"]["details"]["fields"] == {
+        "note": "required"
+    }
     assert api(client, "POST", url, {"decision": "rejected", "note": "Outside our niche"}).status_code == 200
     again = api(client, "POST", url, {"decision": "admitted", "criteria_met": criteria(world)})
     assert again.status_code == 409
@@ -76,7 +106,7 @@ def test_exit_needs_a_reason_and_records_it(client: Client, world: World, db: Se
     response = api(client, "POST", url, {"to": "exited", "reason": "Moved to another city"})
     assert response.status_code == 200
     assert response.json["exit_reason"] == "Moved to another city"
-    db.expire_all()
+    fresh(db)
     changes = db.query(StageChange).filter_by(team_id=world.team1.id).order_by(StageChange.id).all()
     assert [(c.to_stage.value, c.reason) for c in changes][-1] == ("exited", "Moved to another city")
     # An exited team's profile is frozen.
@@ -90,7 +120,9 @@ def test_the_lead_manages_members_but_the_last_lead_stays(client: Client, world:
     added = api(client, "POST", f"/api/v1/teams/{world.team1.id}/members", {"email": "outsider@test.example"})
     assert added.status_code == 201
     assert {m["display_name"] for m in added.json["members"]} == {"Founder", "Member", "Outsider"}
-    duplicate = api(client, "POST", f"/api/v1/teams/{world.team1.id}/members", {"email": "outsider@test.example"})
+    duplicate = api(
+        client, "POST", f"/api/v1/teams/{world.team1.id}/members", {"email": "outsider@test.example"}
+    )
     assert duplicate.json["error"]["code"] == "already_exists"
     unknown = api(client, "POST", f"/api/v1/teams/{world.team1.id}/members", {"email": "nobody@test.example"})
     assert unknown.status_code == 422
@@ -115,7 +147,7 @@ def test_the_review_form_admits_a_team(client: Client, world: World, db: Session
     form.update(decision="admitted", stage="nursery", free_months="12", note="Welcome")
     response = client.form(url, form)
     assert response.status_code == 302
-    db.expire_all()
+    fresh(db)
     team = db.get(Team, world.pending1.id)
     assert team.admission_status.value == "admitted"
     assert (team.free_residence_end - team.residence_start).days > 360

@@ -44,7 +44,9 @@ def parse_json(model: type[BaseModel]) -> BaseModel:
         )
     raw = request.get_data(cache=True)
     if not raw.strip():
-        raise InvalidInput("The request body is empty.", "请求体为空。", details={"fields": {"body": "empty"}})
+        raise InvalidInput(
+            "The request body is empty.", "请求体为空。", details={"fields": {"body": "empty"}}
+        )
     return model.model_validate_json(raw)
 
 
@@ -81,9 +83,7 @@ def route(
     responses: dict[int, str] | None = None,
 ) -> Callable[[F], F]:
     def decorate(view: F) -> F:
-        OPERATIONS.append(
-            Operation(rule, method, summary, tag, body, query, auth, responses or {})
-        )
+        OPERATIONS.append(Operation(rule, method, summary, tag, body, query, auth, responses or {}))
 
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:

@@ -18,7 +18,10 @@ ERROR_SCHEMA = {
             "required": ["code", "message", "details"],
             "properties": {
                 "code": {"type": "string", "description": "Stable machine-readable code, e.g. invalid_input"},
-                "message": {"type": "string", "description": "A sentence a person understands, in their language"},
+                "message": {
+                    "type": "string",
+                    "description": "A sentence a person understands, in their language",
+                },
                 "details": {"type": "object", "description": "Specifics, e.g. fields -> what is wrong"},
             },
         }
@@ -84,8 +87,8 @@ def build_document() -> dict[str, Any]:
         "info": {
             "title": "Specialized maker space platform API",
             "version": "1",
-            "description": "Shared equipment, pilot lines, mentors, funds and teams of specialized maker spaces "
-            "(专业化众创空间). Errors always have the shape of components.schemas.Error.",
+            "description": "Shared equipment, pilot lines, mentors, funds and teams of specialized maker "
+            "spaces (专业化众创空间). Errors always have the shape of components.schemas.Error.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
 
+
 def _no_control_characters(value: str) -> str:
     """Text is for people: NUL and other control characters (PostgreSQL refuses NUL) are refused."""
     if CONTROL.search(value):
@@ -238,7 +239,7 @@ NULLABLE = frozenset(
 
 
 def changes(model: BaseModel) -> dict[str, Any]:
-    """Only the fields the client actually sent (PATCH semantics); ``null`` only where a field may be empty."""
+    """The fields the client actually sent (PATCH semantics); ``null`` only where a field may be empty."""
     sent = model.model_dump(exclude_unset=True)
     cleared = sorted(k for k, v in sent.items() if v is None and k not in NULLABLE)
     if cleared:

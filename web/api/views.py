@@ -29,14 +29,19 @@ def user_out(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "is_admin": user.is_admin,
         "roles": [{"space_id": s, "role": r} for s, r in sorted(principal.roles)],
-        "teams": [
-            {"team_id": t, "space_id": s, "role": r} for t, (s, r) in sorted(principal.teams.items())
-        ],
+        "teams": [{"team_id": t, "space_id": s, "role": r} for t, (s, r) in sorted(principal.teams.items())],
     }
 
 
-@route("/users", "POST", "Register an account", tag="users", body=schemas.RegisterIn, auth=False,
-       responses={201: "Created", 409: "E-mail taken", 422: "Invalid input"})
+@route(
+    "/users",
+    "POST",
+    "Register an account",
+    tag="users",
+    body=schemas.RegisterIn,
+    auth=False,
+    responses={201: "Created", 409: "E-mail taken", 422: "Invalid input"},
+)
 @limiter.limit(login_limit)
 def register(body: schemas.RegisterIn) -> Any:
     user = accounts.create_user(
@@ -51,8 +56,19 @@ def me() -> Any:
     return user_out(require_user())
 
 
-@route("/tokens", "POST", "Exchange e-mail and password for a personal access token", tag="users",
-       body=schemas.TokenIn, auth=False, responses={201: "Created; the token is shown only now", 422: "Wrong credentials", 429: "Too many attempts"})
+@route(
+    "/tokens",
+    "POST",
+    "Exchange e-mail and password for a personal access token",
+    tag="users",
+    body=schemas.TokenIn,
+    auth=False,
+    responses={
+        201: "Created; the token is shown only now",
+        422: "Wrong credentials",
+        429: "Too many attempts",
+    },
+)
 @limiter.limit(login_limit)
 def create_token_with_password(body: schemas.TokenIn) -> Any:
     session = get_session()
@@ -80,8 +96,14 @@ def list_tokens() -> Any:
     }
 
 
-@route("/users/me/tokens", "POST", "Create a personal access token", tag="users", body=schemas.TokenNameIn,
-       responses={201: "Created; the token is shown only now"})
+@route(
+    "/users/me/tokens",
+    "POST",
+    "Create a personal access token",
+    tag="users",
+    body=schemas.TokenNameIn,
+    responses={201: "Created; the token is shown only now"},
+)
 def create_token(body: schemas.TokenNameIn) -> Any:
     token, secret = accounts.create_token(get_session(), require_user(), body.name)
     commit()
@@ -95,7 +117,9 @@ def revoke_token(token_id: int) -> Any:
     return "", 204
 
 
-@route("/session", "DELETE", "Log out everywhere: ends every browser session and live connection", tag="users")
+@route(
+    "/session", "DELETE", "Log out everywhere: ends every browser session and live connection", tag="users"
+)
 def logout_everywhere() -> Any:
     user = require_user()
     accounts.end_sessions(get_session(), user)
@@ -113,7 +137,9 @@ def list_spaces() -> Any:
     return {"items": [spaces.summary(s) for s in spaces.list_spaces(get_session())]}
 
 
-@route("/spaces/<int:space_id>", "GET", "A space's profile (the filing form's fields)", tag="spaces", auth=False)
+@route(
+    "/spaces/<int:space_id>", "GET", "A space's profile (the filing form's fields)", tag="spaces", auth=False
+)
 def get_space(space_id: int) -> Any:
     session = get_session()
     space = spaces.get_space(session, space_id)
@@ -123,15 +149,27 @@ def get_space(space_id: int) -> Any:
     return out
 
 
-@route("/spaces/<int:space_id>", "PATCH", "Edit a space's profile (managers)", tag="spaces", body=schemas.SpaceUpdate)
+@route(
+    "/spaces/<int:space_id>",
+    "PATCH",
+    "Edit a space's profile (managers)",
+    tag="spaces",
+    body=schemas.SpaceUpdate,
+)
 def update_space(space_id: int, body: schemas.SpaceUpdate) -> Any:
     space = spaces.update_profile(get_session(), current_principal(), space_id, schemas.changes(body))
     commit()
     return spaces.detail(space)
 
 
-@route("/spaces/<int:space_id>/memberships", "POST", "Give a user a role in the space (managers)",
-       tag="spaces", body=schemas.MembershipIn, responses={201: "Created"})
+@route(
+    "/spaces/<int:space_id>/memberships",
+    "POST",
+    "Give a user a role in the space (managers)",
+    tag="spaces",
+    body=schemas.MembershipIn,
+    responses={201: "Created"},
+)
 def grant_role(space_id: int, body: schemas.MembershipIn) -> Any:
     session = get_session()
     space = spaces.get_space(session, space_id)
@@ -145,12 +183,21 @@ def grant_role(space_id: int, body: schemas.MembershipIn) -> Any:
         org = session.get(Organization, body.organization_id)
         if org is None:
             raise NotFound("organisation", "机构", body.organization_id)
-    m = accounts.grant_role(session, current_principal(), user=user, space=space, role=Role(body.role), organization=org)
+    m = accounts.grant_role(
+        session, current_principal(), user=user, space=space, role=Role(body.role), organization=org
+    )
     commit()
-    return {"user_id": m.user_id, "space_id": m.space_id, "role": m.role.value, "organization_id": m.organization_id}, 201
+    return {
+        "user_id": m.user_id,
+        "space_id": m.space_id,
+        "role": m.role.value,
+        "organization_id": m.organization_id,
+    }, 201
 
 
-@route("/spaces/<int:space_id>/teams", "GET", "Teams of a space (its staff, mentors and investors)", tag="teams")
+@route(
+    "/spaces/<int:space_id>/teams", "GET", "Teams of a space (its staff, mentors and investors)", tag="teams"
+)
 def list_space_teams(space_id: int) -> Any:
     status = request.args.get("status")
     if status not in (None, "pending", "admitted", "rejected"):
@@ -170,14 +217,26 @@ def list_space_teams(space_id: int) -> Any:
 def list_tags() -> Any:
     return {
         "items": [
-            {"slug": t.slug, "label_zh": t.label_zh, "label_en": t.label_en, "terms_zh": t.terms_zh, "terms_en": t.terms_en}
+            {
+                "slug": t.slug,
+                "label_zh": t.label_zh,
+                "label_en": t.label_en,
+                "terms_zh": t.terms_zh,
+                "terms_en": t.terms_en,
+            }
             for t in catalogue.list_tags(get_session())
         ]
     }
 
 
-@route("/resources", "GET", "Search the catalogue by words (Chinese or English), kind, tags, space and price",
-       tag="catalogue", query=schemas.SearchParams, auth=False)
+@route(
+    "/resources",
+    "GET",
+    "Search the catalogue by words (Chinese or English), kind, tags, space and price",
+    tag="catalogue",
+    query=schemas.SearchParams,
+    auth=False,
+)
 def search_resources(query: schemas.SearchParams) -> Any:
     result = catalogue.search_resources(
         get_session(),
@@ -203,8 +262,14 @@ def search_resources(query: schemas.SearchParams) -> Any:
     return {"items": items, "total": result.total, "matched_tags": result.matched_tags}
 
 
-@route("/resources", "POST", "Add a resource (host staff of the organisation, or managers)", tag="catalogue",
-       body=schemas.ResourceCreate, responses={201: "Created", 403: "Not your organisation", 422: "Invalid input"})
+@route(
+    "/resources",
+    "POST",
+    "Add a resource (host staff of the organisation, or managers)",
+    tag="catalogue",
+    body=schemas.ResourceCreate,
+    responses={201: "Created", 403: "Not your organisation", 422: "Invalid input"},
+)
 def create_resource(body: schemas.ResourceCreate) -> Any:
     fields = body.model_dump(exclude={"space_id", "organization_id"})
     resource = catalogue.create_resource(
@@ -223,30 +288,53 @@ def get_resource(resource_id: int) -> Any:
     return catalogue.detail(catalogue.get_resource(get_session(), current_principal(), resource_id))
 
 
-@route("/resources/<int:resource_id>", "PATCH", "Edit a resource", tag="catalogue", body=schemas.ResourceUpdate,
-       responses={409: "Retired", 403: "Not yours"})
+@route(
+    "/resources/<int:resource_id>",
+    "PATCH",
+    "Edit a resource",
+    tag="catalogue",
+    body=schemas.ResourceUpdate,
+    responses={409: "Retired", 403: "Not yours"},
+)
 def update_resource(resource_id: int, body: schemas.ResourceUpdate) -> Any:
-    resource = catalogue.update_resource(get_session(), current_principal(), resource_id, schemas.changes(body))
+    resource = catalogue.update_resource(
+        get_session(), current_principal(), resource_id, schemas.changes(body)
+    )
     broadcasts.publish(commit())
     return catalogue.detail(resource)
 
 
-@route("/resources/<int:resource_id>/retire", "POST", "Retire a resource (kept for history, never deleted)",
-       tag="catalogue", body=schemas.RetireIn, responses={409: "Already retired"})
+@route(
+    "/resources/<int:resource_id>/retire",
+    "POST",
+    "Retire a resource (kept for history, never deleted)",
+    tag="catalogue",
+    body=schemas.RetireIn,
+    responses={409: "Already retired"},
+)
 def retire_resource(resource_id: int, body: schemas.RetireIn) -> Any:
     resource = catalogue.retire_resource(get_session(), current_principal(), resource_id, body.reason)
     broadcasts.publish(commit())
     return catalogue.detail(resource)
 
 
-@route("/directory", "GET", "Public equipment directory: equipment, service content, service unit, price",
-       tag="catalogue", auth=False)
+@route(
+    "/directory",
+    "GET",
+    "Public equipment directory: equipment, service content, service unit, price",
+    tag="catalogue",
+    auth=False,
+)
 def directory() -> Any:
     raw_space = request.args.get("space_id")
     space_id = None
     if raw_space is not None:
         if not raw_space.isdigit():
-            raise InvalidInput("space_id must be a number.", "space_id 必须是数字。", details={"fields": {"space_id": "not_int"}})
+            raise InvalidInput(
+                "space_id must be a number.",
+                "space_id 必须是数字。",
+                details={"fields": {"space_id": "not_int"}},
+            )
         space_id = int(raw_space)
     rows = catalogue.public_directory(get_session(), space_id, request.args.get("q", "")[:200])
     return {
@@ -271,8 +359,14 @@ def my_teams() -> Any:
     return {"items": [teams.summary(t) for t in teams.teams_of(get_session(), require_user())]}
 
 
-@route("/teams", "POST", "Apply to a space with a new team (you become its lead)", tag="teams",
-       body=schemas.TeamApply, responses={201: "Created, pending review"})
+@route(
+    "/teams",
+    "POST",
+    "Apply to a space with a new team (you become its lead)",
+    tag="teams",
+    body=schemas.TeamApply,
+    responses={201: "Created, pending review"},
+)
 def apply(body: schemas.TeamApply) -> Any:
     fields = body.model_dump(exclude={"space_id"})
     team = teams.apply_for_admission(
@@ -287,15 +381,27 @@ def get_team(team_id: int) -> Any:
     return teams.detail(teams.get_team(get_session(), current_principal(), team_id))
 
 
-@route("/teams/<int:team_id>", "PATCH", "Edit a team's profile (its lead, or managers)", tag="teams", body=schemas.TeamUpdate)
+@route(
+    "/teams/<int:team_id>",
+    "PATCH",
+    "Edit a team's profile (its lead, or managers)",
+    tag="teams",
+    body=schemas.TeamUpdate,
+)
 def update_team(team_id: int, body: schemas.TeamUpdate) -> Any:
     team = teams.update_team(get_session(), current_principal(), team_id, schemas.changes(body))
     broadcasts.publish(commit())
     return teams.detail(team)
 
 
-@route("/teams/<int:team_id>/review", "POST", "Decide an admission against the entry criteria (managers)",
-       tag="teams", body=schemas.ReviewIn, responses={409: "Already decided, or criteria not met"})
+@route(
+    "/teams/<int:team_id>/review",
+    "POST",
+    "Decide an admission against the entry criteria (managers)",
+    tag="teams",
+    body=schemas.ReviewIn,
+    responses={409: "Already decided, or criteria not met"},
+)
 def review(team_id: int, body: schemas.ReviewIn) -> Any:
     team = teams.review_admission(
         get_session(),
@@ -312,16 +418,28 @@ def review(team_id: int, body: schemas.ReviewIn) -> Any:
     return teams.detail(team)
 
 
-@route("/teams/<int:team_id>/stage", "POST", "Move a team along the incubation chain, graduate or exit it (managers)",
-       tag="teams", body=schemas.StageIn, responses={409: "Not allowed from the current stage"})
+@route(
+    "/teams/<int:team_id>/stage",
+    "POST",
+    "Move a team along the incubation chain, graduate or exit it (managers)",
+    tag="teams",
+    body=schemas.StageIn,
+    responses={409: "Not allowed from the current stage"},
+)
 def change_stage(team_id: int, body: schemas.StageIn) -> Any:
     team = teams.change_stage(get_session(), current_principal(), team_id, to=body.to, reason=body.reason)
     broadcasts.publish(commit())
     return teams.detail(team)
 
 
-@route("/teams/<int:team_id>/members", "POST", "Add a member by e-mail (the lead, or managers)", tag="teams",
-       body=schemas.MemberIn, responses={201: "Added"})
+@route(
+    "/teams/<int:team_id>/members",
+    "POST",
+    "Add a member by e-mail (the lead, or managers)",
+    tag="teams",
+    body=schemas.MemberIn,
+    responses={201: "Added"},
+)
 def add_member(team_id: int, body: schemas.MemberIn) -> Any:
     session = get_session()
     teams.add_member(session, current_principal(), team_id, email=body.email, role=body.role)
@@ -329,7 +447,12 @@ def add_member(team_id: int, body: schemas.MemberIn) -> Any:
     return teams.detail(teams.get_team(session, current_principal(), team_id)), 201
 
 
-@route("/teams/<int:team_id>/members/<int:user_id>", "DELETE", "Remove a member (the lead, or managers)", tag="teams")
+@route(
+    "/teams/<int:team_id>/members/<int:user_id>",
+    "DELETE",
+    "Remove a member (the lead, or managers)",
+    tag="teams",
+)
 def remove_member(team_id: int, user_id: int) -> Any:
     teams.remove_member(get_session(), current_principal(), team_id, user_id)
     commit()

@@ -12,9 +12,9 @@ from flask_login import login_user, logout_user
 from matchmaker.operations import accounts, teams
 from web.db import commit, get_session
 from web.extensions import limiter, login_limit
+from web.i18n import current_locale
 from web.pages import attempt, render_form
 from web.realtime import broadcasts
-from web.i18n import current_locale
 from web.security import current_db_user, current_principal, login_required, require_user
 
 bp = Blueprint("auth", __name__)
@@ -95,7 +95,9 @@ def account() -> Any:
 @login_required
 def create_token() -> Any:
     user = require_user()
-    result, error = attempt(lambda: accounts.create_token(get_session(), user, request.form.get("name", "")[:201]))
+    result, error = attempt(
+        lambda: accounts.create_token(get_session(), user, request.form.get("name", "")[:201])
+    )
     if error or result is None:
         flash(error.message(current_locale()) if error else "", "danger")
         return redirect(url_for("auth.account"))

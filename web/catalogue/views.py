@@ -63,7 +63,7 @@ def index() -> Any:
     )
     all_spaces = spaces.list_spaces(session)
     shown_spaces = params.space_id or [s.id for s in all_spaces]
-    page, status = render_form(
+    page, _ = render_form(
         "catalogue/index.html",
         error,
         params=params,
@@ -185,7 +185,9 @@ def edit(resource_id: int) -> Any:
 @login_required
 def retire(resource_id: int) -> Any:
     reason = request.form.get("reason", "")
-    _, error = attempt(lambda: catalogue.retire_resource(get_session(), current_principal(), resource_id, reason))
+    _done, error = attempt(
+        lambda: catalogue.retire_resource(get_session(), current_principal(), resource_id, reason)
+    )
     if error:
         flash(error.message(current_locale()), "danger")
         return redirect(url_for("catalogue.show", resource_id=resource_id))

@@ -28,7 +28,7 @@ def publish(committed: Iterable[events.Event]) -> None:
 def disconnect_user(user_id: int) -> None:
     """Close every live connection of a user who logged out (those held by this process at once;
     in a multi-process deployment the others are refused at their next event, see handlers)."""
-    server = socketio.server
+    server = getattr(socketio, "server", None)  # absent from the type stubs
     if server is None:
         return
     socketio.emit("session_ended", {}, to=rooms.user(user_id), namespace=NAMESPACE)

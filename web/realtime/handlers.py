@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import session as socket_session
-from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, leave_room
+from flask_socketio import disconnect, emit, join_room, leave_room
 from pydantic import BaseModel, ConfigDict, ValidationError
+from socketio.exceptions import ConnectionRefusedError
 
 from matchmaker import permissions
 from matchmaker.errors import Forbidden, NotAuthenticated, NotFound
@@ -111,5 +112,5 @@ def _authorised_room(principal: Principal, request: JoinIn) -> str:
 
 
 @socketio.on_error_default
-def on_error(exc: Exception) -> None:
+def on_error(exc: BaseException) -> None:
     emit("error", public_message(exc))

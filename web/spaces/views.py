@@ -63,7 +63,7 @@ def edit(space_id: int) -> Any:
         raise Forbidden("edit this space's profile", "编辑该空间的信息")
     if request.method == "GET":
         return render_form("spaces/edit.html", None, space=space)
-    _, error = attempt(
+    _done, error = attempt(
         lambda: space_ops.update_profile(
             session,
             current_principal(),

@@ -34,7 +34,11 @@ def apply(space_id: int) -> Any:
     def _apply() -> Any:
         body = form_to_model(schemas.TeamApply, extra={"space_id": space_id})
         return teams.apply_for_admission(
-            session, current_principal(), require_user(), space_id=space_id, fields=body.model_dump(exclude={"space_id"})
+            session,
+            current_principal(),
+            require_user(),
+            space_id=space_id,
+            fields=body.model_dump(exclude={"space_id"}),
         )
 
     team, error = attempt(_apply)
@@ -89,9 +93,13 @@ def edit(team_id: int) -> Any:
 @login_required
 def add_member(team_id: int) -> Any:
     email, role = request.form.get("email", "")[:254], request.form.get("role", "member")
-    _, error = attempt(
+    _done, error = attempt(
         lambda: teams.add_member(
-            get_session(), current_principal(), team_id, email=email, role=role if role in ("lead", "member") else "member"
+            get_session(),
+            current_principal(),
+            team_id,
+            email=email,
+            role=role if role in ("lead", "member") else "member",
         )
     )
     if error:
@@ -105,7 +113,7 @@ def add_member(team_id: int) -> Any:
 @bp.post("/teams/<int:team_id>/members/<int:user_id>/remove")
 @login_required
 def remove_member(team_id: int, user_id: int) -> Any:
-    _, error = attempt(lambda: teams.remove_member(get_session(), current_principal(), team_id, user_id))
+    _done, error = attempt(lambda: teams.remove_member(get_session(), current_principal(), team_id, user_id))
     if error:
         flash(error.message(current_locale()), "danger")
     else:
@@ -167,7 +175,7 @@ def change_stage(team_id: int) -> Any:
         body = form_to_model(schemas.StageIn)
         return teams.change_stage(get_session(), current_principal(), team_id, to=body.to, reason=body.reason)
 
-    _, error = attempt(_change)
+    _done, error = attempt(_change)
     if error:
         flash(error.message(current_locale()), "danger")
     else:

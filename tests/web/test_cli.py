@@ -1,0 +1,79 @@
+"""The command line: thin wrappers that report problems in words, never tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from web.cli import main
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def test_db_upgrade_creates_the_sqlite_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "matchmaker.sqlite3").exists()
+
+
+def test_seed_lists_and_loads_a_demo_space(runner: CliRunner) -> None:
+    listed = runner.invoke(main, ["seed", "--list"])
+    assert "biomedicine" in listed.output and "ic-design" in listed.output
+    loaded = runner.invoke(main, ["seed", "biomedicine"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "generated history" in loaded.output
+
+
+def test_seed_names_an_unknown_space(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["seed", "moon-base"])
+    assert result.exit_code == 2
+    assert "unknown demo space 'moon-base'" in result.output
+
+
+def test_user_create_with_a_role(runner: CliRunner) -> None:
+    runner.invoke(main, ["seed", "ic-design"])
+    created = runner.invoke(
+        main,
+        [
+            "user",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--name",
+            "Boss",
+            "--password",
+            "long enough password",
+            "--role",
+            "manager",
+            "--space",
+            "ic-design",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    again = runner.invoke(
+        main,
+        [
+            "user",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--name",
+            "Boss",
+            "--password",
+            "long enough password",
+        ],
+    )
+    assert again.exit_code == 2
+    assert "already exists" in again.output
+    weak = runner.invoke(
+        main, ["user", "create", "--email", "w@example.com", "--name", "W", "--password", "short"]
+    )
+    assert weak.exit_code == 2
+    assert "Traceback" not in weak.output

@@ -1,0 +1,100 @@
+"""The deployment users grow into: two app processes sharing PostgreSQL and the Redis message queue."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import Engine
+
+from tests.conftest import PASSWORD, REDIS_URL, World
+from tests.web.test_realtime import WAIT, Listener
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(engine: Engine, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "SOCKETIO_MESSAGE_QUEUE": str(REDIS_URL),
+        "MATCHMAKER_RATELIMIT_STORAGE_URI": str(REDIS_URL),
+        "MATCHMAKER_INSTANCE_PATH": str(tmp_path / name),
+        "MATCHMAKER_SECRET_KEY": "shared-by-both-processes",
+    }
+    with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy of the handle
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait for the process to listen, not for a race to settle
+        try:
+            if requests.get(f"{url}/api/v1/spaces", timeout=2).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"{name} did not start: {(tmp_path / f'{name}.log').read_text()[-2000:]}")
+
+
+@pytest.fixture
+def two_processes(engine: Engine, world: World, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    if engine.dialect.name != "postgresql" or not REDIS_URL:
+        pytest.skip("needs PostgreSQL and Redis (MATCHMAKER_TEST_DATABASE_URL, MATCHMAKER_TEST_REDIS_URL)")
+    started = [_start(engine, tmp_path, name) for name in ("first", "second")]
+    try:
+        yield started[0][1], started[1][1]
+    finally:
+        for process, _ in started:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_an_event_from_one_process_reaches_a_client_of_the_other(
+    two_processes: tuple[str, str], world: World
+) -> None:
+    first, second = two_processes
+    listener = Listener()
+    listener.record("resource_changed")
+    viewer = requests.post(
+        f"{second}/api/v1/tokens", json={"email": "founder@test.example", "password": PASSWORD}, timeout=WAIT
+    ).json()["token"]
+    listener.client.connect(second, auth={"token": viewer}, transports=["websocket"])
+    try:
+        assert listener.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)["ok"]
+        host = requests.post(
+            f"{first}/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD}, timeout=WAIT
+        ).json()["token"]
+        created = requests.post(
+            f"{first}/api/v1/resources",
+            json={
+                "space_id": world.space1.id,
+                "organization_id": world.host1.id,
+                "kind": "equipment",
+                "category": "testing",
+                "name_zh": "晶圆探针台",
+                "name_en": "Wafer prober",
+            },
+            headers={"Authorization": f"Bearer {host}"},
+            timeout=WAIT,
+        )
+        assert created.status_code == 201
+        event = listener.wait_for("resource_changed")[0]
+        assert event["resource"]["id"] == created.json()["id"]
+    finally:
+        listener.client.disconnect()
