@@ -43,28 +43,40 @@ def features(text: str) -> list[str]:
     return out
 
 
-def expand_query(query: str, vocabulary: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
+class Vocabulary:
+    """Capability tags with their terms in both languages, prepared once for fast query expansion."""
+
+    def __init__(self, terms: Mapping[str, Sequence[str]]) -> None:
+        self.terms = {tag: list(words) for tag, words in terms.items()}
+        self._cjk: dict[str, list[str]] = {}
+        self._latin: dict[str, re.Pattern[str]] = {}
+        for tag, words in self.terms.items():
+            folded = [normalise(w) for w in [*words, tag.replace("-", " ")] if w.strip()]
+            self._cjk[tag] = [w for w in folded if _IS_CJK.search(w)]
+            latin = sorted({w for w in folded if not _IS_CJK.search(w)}, key=len, reverse=True)
+            if latin:
+                alternation = "|".join(re.escape(w) for w in latin)
+                self._latin[tag] = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+
+    def tags_in(self, query: str) -> list[str]:
+        q = normalise(query)
+        return [
+            tag
+            for tag in self.terms
+            if any(w in q for w in self._cjk[tag]) or (tag in self._latin and self._latin[tag].search(q))
+        ]
+
+
+def expand_query(query: str, vocabulary: Vocabulary | Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
     """Add the other-language terms of every vocabulary tag the query mentions.
 
-    ``vocabulary`` maps a tag slug to all its terms (both languages). Returns the expanded query and
-    the tags that matched, so an English "machine vision" also searches for 机器视觉.
+    Returns the expanded query and the tags that matched, so an English "machine vision" also
+    searches for 机器视觉. Terms match as substrings in Chinese and as whole words in English.
     """
-    q = normalise(query)
-    matched = [
-        tag
-        for tag, terms in vocabulary.items()
-        if any(_mentions(q, normalise(term)) for term in terms) or _mentions(q, tag.replace("-", " "))
-    ]
-    extra = [term for tag in matched for term in vocabulary[tag]]
+    vocab = vocabulary if isinstance(vocabulary, Vocabulary) else Vocabulary(vocabulary)
+    matched = vocab.tags_in(query)
+    extra = [term for tag in matched for term in vocab.terms[tag]]
     return " ".join([query, *extra]), matched
-
-
-def _mentions(query: str, term: str) -> bool:
-    if not term:
-        return False
-    if _IS_CJK.search(term):
-        return term in query
-    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", query) is not None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from matchmaker.permissions import (
     can_retire_resource,
     can_view_resource,
 )
-from matchmaker.text import TextIndex, expand_query
+from matchmaker.text import TextIndex, Vocabulary, expand_query
 from models import AuditEntry, Organization, Resource, ResourceKind, Space, Tag
 from models.base import utcnow
 from models.resources import resource_tags
@@ -272,9 +272,9 @@ class _IndexCache:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._index: TextIndex | None = None
-        self._vocabulary: dict[str, list[str]] = {}
+        self._vocabulary = Vocabulary({})
 
-    def get(self, session: Session) -> tuple[TextIndex, dict[str, list[str]]]:
+    def get(self, session: Session) -> tuple[TextIndex, Vocabulary]:
         bind = session.get_bind()
         state = session.execute(
             select(func.count(Resource.id), func.max(Resource.updated_at), func.max(Resource.id))
@@ -283,10 +283,12 @@ class _IndexCache:
         key = (id(bind), str(bind.engine.url), *state, *tag_state)
         with self._lock:
             if key != self._key or self._index is None:
-                self._vocabulary = {
-                    t.slug: [t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]
-                    for t in session.scalars(select(Tag))
-                }
+                self._vocabulary = Vocabulary(
+                    {
+                        t.slug: [t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]
+                        for t in session.scalars(select(Tag))
+                    }
+                )
                 rows = session.scalars(select(Resource).options(selectinload(Resource.tags)))
                 self._index = TextIndex((r.id, document_text(r)) for r in rows)
                 self._key = key
