@@ -53,6 +53,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError("CI run without Debian's chromium: the browser tests are required in CI")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` are about PostgreSQL itself: run them only with that backend."""
+    items[:] = [
+        item
+        for item in items
+        if item.get_closest_marker("postgres") is None
+        or getattr(getattr(item, "callspec", None), "params", {}).get("engine", "").startswith("postgresql")
+    ]
+
+
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 if not PG_URL and not IN_CI:
     BACKENDS.append("postgresql-missing")
