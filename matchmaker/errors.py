@@ -28,6 +28,17 @@ class InvalidInput(MatchmakerError):
     status = 422
 
 
+def check_editable(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """Refuse changes to fields that cannot be edited through this operation, naming them."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"These fields cannot be changed here: {', '.join(unknown)}.",
+            f"以下字段不能在此修改：{'、'.join(unknown)}。",
+            details={"fields": dict.fromkeys(unknown, "not_editable")},
+        )
+
+
 class NotAuthenticated(MatchmakerError):
     code = "not_authenticated"
     status = 401

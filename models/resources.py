@@ -26,19 +26,6 @@ class ResourceKind(enum.StrEnum):
     SERVICE = "service"
 
 
-# Sub-kinds: equipment by what it does (检验检测, 研发设计, 模型加工), workspaces by form, and so on.
-CATEGORIES: dict[ResourceKind, tuple[str, ...]] = {
-    ResourceKind.EQUIPMENT: ("testing", "design", "model_processing"),
-    ResourceKind.PILOT_LINE: ("pilot",),
-    ResourceKind.WORKSPACE: ("desk", "meeting_room", "office"),
-    ResourceKind.MENTOR: ("technical", "entrepreneurship"),
-    ResourceKind.FUND: ("angel", "seed_fund", "vc"),
-    ResourceKind.SERVICE: ("ip", "legal", "finance", "certification", "regulatory", "training"),
-}
-
-PRICE_UNITS = ("hour", "day", "sample", "session", "month", "free")
-
-
 class Tag(Base):
     """A capability tag with its Chinese and English terms, so either language finds the other."""
 

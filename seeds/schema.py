@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from matchmaker.catalogue import CATEGORIES
+from models.spaces import EntityNature
+
 DATA_DIR = Path(__file__).parent / "data"
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -16,28 +19,10 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 OrgKind = Literal["host_enterprise", "research_institute", "university", "investor_firm", "service_provider"]
-EntityNature = Literal[
-    "public_institution",
-    "state_owned_enterprise",
-    "private_enterprise",
-    "investment_institution",
-    "university",
-    "social_organization",
-    "other",
-]
 ResourceKind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund", "service"]
 Stage = Literal["nursery", "incubator", "accelerator", "graduated", "exited"]
 Round = Literal["seed", "angel", "pre_a", "a", "b"]
 PriceUnit = Literal["hour", "day", "sample", "session", "month", "free"]
-
-CATEGORIES: dict[str, set[str]] = {
-    "equipment": {"testing", "design", "model_processing"},
-    "pilot_line": {"pilot"},
-    "workspace": {"desk", "meeting_room", "office"},
-    "mentor": {"technical", "entrepreneurship"},
-    "fund": {"angel", "seed_fund", "vc"},
-    "service": {"ip", "legal", "finance", "certification", "regulatory", "training"},
-}
 
 
 class Strict(BaseModel):

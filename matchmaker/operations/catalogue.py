@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import events
 from matchmaker.catalogue import BOOKABLE_KINDS, check_category, clean_attributes
-from matchmaker.errors import Forbidden, InvalidInput, NotFound, ResourceRetired
+from matchmaker.errors import Forbidden, InvalidInput, NotFound, ResourceRetired, check_editable
 from matchmaker.permissions import (
     ANONYMOUS,
     Principal,
@@ -177,13 +177,7 @@ def update_resource(
         raise Forbidden("edit this resource", "编辑该资源")
     if resource.is_retired:
         raise ResourceRetired(resource.id)
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"These fields cannot be changed: {', '.join(unknown)}.",
-            f"以下字段不可修改：{'、'.join(unknown)}。",
-            details={"fields": dict.fromkeys(unknown, "not_editable")},
-        )
+    check_editable(changes, EDITABLE_FIELDS)
     if "category" in changes:
         check_category(resource.kind.value, changes["category"])
     if "attributes" in changes:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from matchmaker.errors import Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Forbidden, InvalidInput, NotFound, check_editable
 from matchmaker.permissions import Principal, can_edit_space
 from models import AdmissionStatus, AuditEntry, Resource, ResourceKind, Space, Stage, Team
 from models.base import utcnow
@@ -92,13 +92,7 @@ def update_profile(session: Session, principal: Principal, space_id: int, change
     space = get_space(session, space_id)
     if not can_edit_space(principal, space_id):
         raise Forbidden("edit this space's profile", "编辑该空间的信息")
-    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"These fields cannot be changed: {', '.join(unknown)}.",
-            f"以下字段不可修改：{'、'.join(unknown)}。",
-            details={"fields": dict.fromkeys(unknown, "not_editable")},
-        )
+    check_editable(changes, PROFILE_FIELDS)
     name_zh = changes.get("name_zh", space.name_zh)
     if not name_zh.endswith("专业化众创空间"):
         raise InvalidInput(

@@ -18,6 +18,7 @@ from matchmaker.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    check_editable,
 )
 from matchmaker.operations.catalogue import resolve_tags
 from matchmaker.permissions import (
@@ -195,13 +196,7 @@ def update_team(session: Session, principal: Principal, team_id: int, changes: d
             "该团队已离开空间，档案保持原样。",
             details={"stage": team.stage.value},
         )
-    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"These fields cannot be changed here: {', '.join(unknown)}.",
-            f"以下字段不能在此修改：{'、'.join(unknown)}。",
-            details={"fields": dict.fromkeys(unknown, "not_editable")},
-        )
+    check_editable(changes, PROFILE_FIELDS)
     if "tags" in changes:
         team.tags = resolve_tags(session, changes.pop("tags") or [])
     for name, value in changes.items():

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
+from models.spaces import EntityNature
 
 
 def _no_control_characters(value: str) -> str:
@@ -181,18 +182,7 @@ class SpaceUpdate(Body):
     description_en: Long | None = None
     founded_on: date | None = None
     operating_entity: OptShort | None = None
-    operating_entity_nature: (
-        Literal[
-            "public_institution",
-            "state_owned_enterprise",
-            "private_enterprise",
-            "investment_institution",
-            "university",
-            "social_organization",
-            "other",
-        ]
-        | None
-    ) = None
+    operating_entity_nature: EntityNature | None = None
     legal_representative: OptShort | None = None
     legal_representative_phone: OptShort | None = None
     person_in_charge: OptShort | None = None

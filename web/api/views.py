@@ -407,12 +407,7 @@ def review(team_id: int, body: schemas.ReviewIn) -> Any:
         get_session(),
         current_principal(),
         team_id,
-        decision=body.decision,
-        criteria_met=body.criteria_met,
-        note=body.note,
-        stage=body.stage,
-        residence_start=body.residence_start,
-        free_months=body.free_months,
+        **body.model_dump(),
     )
     broadcasts.publish(commit())
     return teams.detail(team)

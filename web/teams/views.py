@@ -152,12 +152,7 @@ def review(team_id: int) -> Any:
             session,
             principal,
             team_id,
-            decision=body.decision,
-            criteria_met=body.criteria_met,
-            note=body.note,
-            stage=body.stage,
-            residence_start=body.residence_start,
-            free_months=body.free_months,
+            **body.model_dump(),
         )
 
     decided, error = attempt(_review)
