@@ -29,7 +29,7 @@ def create_app(
 
     # Handlers must be declared before the first init_app: Flask-SocketIO keeps the ones declared
     # while it has no server and registers them on every server it creates (one per app).
-    from web.realtime import handlers  # noqa: F401
+    from web.realtime import handlers, presence  # noqa: F401
 
     db.init_app(app)
     i18n.init_app(app)
@@ -47,6 +47,7 @@ def create_app(
         "ping_interval": app.config.get("SOCKETIO_PING_INTERVAL", 25),
     }
     socketio.init_app(app, **socket_options)
+    presence.init_app(app)
     from web.api import bp as api_bp
     from web.auth.views import bp as auth_bp
     from web.catalogue.views import bp as catalogue_bp

@@ -98,3 +98,27 @@ def test_an_event_from_one_process_reaches_a_client_of_the_other(
         assert event["resource"]["id"] == created.json()["id"]
     finally:
         listener.client.disconnect()
+
+
+def test_logging_out_in_one_process_closes_connections_held_by_the_other(
+    two_processes: tuple[str, str], world: World
+) -> None:
+    first, second = two_processes
+    http = requests.Session()
+    token = (
+        http.get(f"{first}/login", timeout=WAIT).text.split('name="csrf-token" content="')[1].split('"')[0]
+    )
+    http.post(
+        f"{first}/login",
+        data={"email": "founder@test.example", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=WAIT,
+    )
+    listener = Listener()
+    listener.client.connect(
+        second, headers={"Cookie": f"session={http.cookies['session']}"}, transports=["polling"]
+    )
+    assert listener.client.connected
+    token = http.get(f"{first}/", timeout=WAIT).text.split('name="csrf-token" content="')[1].split('"')[0]
+    http.post(f"{first}/logout", data={"csrf_token": token}, allow_redirects=False, timeout=WAIT)
+    assert listener.disconnected.wait(WAIT), "the connection held by the other process survived the logout"

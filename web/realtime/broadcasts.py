@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from matchmaker import events
 from web.extensions import socketio
 from web.realtime import rooms
+from web.realtime.presence import presence
 
 NAMESPACE = "/"
 
@@ -26,11 +27,14 @@ def publish(committed: Iterable[events.Event]) -> None:
 
 
 def disconnect_user(user_id: int) -> None:
-    """Close every live connection of a user who logged out (those held by this process at once;
-    in a multi-process deployment the others are refused at their next event, see handlers)."""
+    """Close every live connection of a user who logged out, in every app process."""
     server = getattr(socketio, "server", None)  # absent from the type stubs
     if server is None:
         return
     socketio.emit("session_ended", {}, to=rooms.user(user_id), namespace=NAMESPACE)
-    for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, rooms.user(user_id))):
+    sids = presence().sids(user_id)
+    if sids is None:  # one process: its own room knows every connection
+        sids = [sid for sid, _eio in server.manager.get_participants(NAMESPACE, rooms.user(user_id))]
+    for sid in sids:
+        # With a message queue, a sid held by another process is disconnected there.
         server.disconnect(sid, namespace=NAMESPACE)

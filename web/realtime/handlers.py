@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask import session as socket_session
 from flask_socketio import disconnect, emit, join_room, leave_room
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -18,6 +19,7 @@ from web.db import get_session
 from web.errors import public_message
 from web.extensions import socketio
 from web.realtime import rooms
+from web.realtime.presence import presence
 from web.security import current_db_user
 
 NAMESPACE = "/"
@@ -60,7 +62,16 @@ def on_connect(auth: dict[str, Any] | None = None) -> None:
     user = _socket_user()
     if user is None:
         raise ConnectionRefusedError("not_authenticated")
+    socket_session["socket_user_id"] = user.id
     join_room(rooms.user(user.id))
+    presence().connected(user.id, request.sid)  # type: ignore[attr-defined]
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(*_reason: Any) -> None:
+    user_id = socket_session.get("socket_user_id")
+    if user_id is not None:
+        presence().disconnected(int(user_id), request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("join", namespace=NAMESPACE)
@@ -70,8 +81,8 @@ def on_join(data: Any) -> dict[str, Any]:
     if principal is None:
         return {"ok": False}
     try:
-        request = JoinIn.model_validate(data)
-        room = _authorised_room(principal, request)
+        wanted = JoinIn.model_validate(data)
+        room = _authorised_room(principal, wanted)
     except (ValidationError, Forbidden, NotFound) as exc:
         return {"ok": False, **public_message(exc)}
     join_room(room)
@@ -81,34 +92,34 @@ def on_join(data: Any) -> dict[str, Any]:
 @socketio.on("leave", namespace=NAMESPACE)
 def on_leave(data: Any) -> dict[str, Any]:
     try:
-        request = JoinIn.model_validate(data)
+        wanted = JoinIn.model_validate(data)
     except ValidationError as exc:
         return {"ok": False, **public_message(exc)}
-    room = {"space": rooms.space, "resource": rooms.resource, "managers": rooms.managers}.get(request.room)
+    room = {"space": rooms.space, "resource": rooms.resource, "managers": rooms.managers}.get(wanted.room)
     if room is not None:
-        leave_room(room(request.id))
+        leave_room(room(wanted.id))
     return {"ok": True}
 
 
-def _authorised_room(principal: Principal, request: JoinIn) -> str:
+def _authorised_room(principal: Principal, wanted: JoinIn) -> str:
     session = get_session()
-    if request.room == "space":
-        spaces.get_space(session, request.id)
-        if not permissions.can_join_space_room(principal, request.id):
+    if wanted.room == "space":
+        spaces.get_space(session, wanted.id)
+        if not permissions.can_join_space_room(principal, wanted.id):
             raise Forbidden("follow this space", "关注该空间")
-        return rooms.space(request.id)
-    if request.room == "resource":
-        catalogue.get_resource(session, principal, request.id)  # same check as GET /resources/<id>
-        return rooms.resource(request.id)
-    if request.room == "managers":
-        if not principal.is_manager_of(request.id):
+        return rooms.space(wanted.id)
+    if wanted.room == "resource":
+        catalogue.get_resource(session, principal, wanted.id)  # same check as GET /resources/<id>
+        return rooms.resource(wanted.id)
+    if wanted.room == "managers":
+        if not principal.is_manager_of(wanted.id):
             raise Forbidden("follow this space's admissions", "关注该空间的入驻审核")
-        return rooms.managers(request.id)
-    if request.room == "user":
-        if not permissions.can_join_user_room(principal, request.id):
+        return rooms.managers(wanted.id)
+    if wanted.room == "user":
+        if not permissions.can_join_user_room(principal, wanted.id):
             raise Forbidden("follow another person's notifications", "查看他人的通知")
-        return rooms.user(request.id)
-    raise NotFound("room kind", "房间类型", request.room)
+        return rooms.user(wanted.id)
+    raise NotFound("room kind", "房间类型", wanted.room)
 
 
 @socketio.on_error_default
