@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from matchmaker.errors import InvalidInput
+from matchmaker.errors import InvalidInput, field_code
 
 KINDS = ("equipment", "pilot_line", "workspace", "mentor", "fund", "service")
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -27,7 +27,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _Attrs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class InstrumentAttrs(_Attrs):
@@ -63,10 +63,10 @@ class MentorAttrs(PersonAttrs):
 
 
 class FundAttrs(PersonAttrs):
-    fund_size_10k_cny: float | None = Field(default=None, ge=0)
+    fund_size_10k_cny: float | None = Field(default=None, ge=0, le=1e9)
     rounds: list[Literal["seed", "angel", "pre_a", "a", "b"]] = Field(default_factory=list)
-    ticket_min_10k_cny: float | None = Field(default=None, ge=0)
-    ticket_max_10k_cny: float | None = Field(default=None, ge=0)
+    ticket_min_10k_cny: float | None = Field(default=None, ge=0, le=1e9)
+    ticket_max_10k_cny: float | None = Field(default=None, ge=0, le=1e9)
     focus_zh: str | None = Field(default=None, max_length=2000)
     focus_en: str | None = Field(default=None, max_length=2000)
 
@@ -116,7 +116,9 @@ def clean_attributes(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         parsed = model.model_validate(raw)
     except ValidationError as exc:
         fields = {
-            "attributes." + ".".join(str(p) for p in err["loc"]) if err["loc"] else "attributes": err["msg"]
+            "attributes." + ".".join(str(p) for p in err["loc"]) if err["loc"] else "attributes": field_code(
+                err["type"], err["msg"]
+            )
             for err in exc.errors()
         }
         raise InvalidInput(

@@ -28,6 +28,39 @@ class InvalidInput(MatchmakerError):
     status = 422
 
 
+# Validation failures by kind, as stable codes that pages translate and API clients can act on.
+_FIELD_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_short": "too_short",
+    "string_pattern_mismatch": "invalid_format",
+    "literal_error": "not_a_choice",
+    "enum": "not_a_choice",
+    "json_invalid": "not_json",
+    "finite_number": "not_a_number",
+}
+_FIELD_CODE_PREFIXES = (
+    (("int_", "float_", "decimal_parsing", "decimal_type"), "not_a_number"),
+    (("greater_than", "less_than", "decimal_max", "decimal_whole"), "out_of_range"),
+    (("date_", "datetime_"), "invalid_date"),
+    (("bool_",), "not_a_boolean"),
+    (("string_type", "dict_type", "list_type", "model_type", "model_attributes_type"), "wrong_type"),
+)
+
+
+def field_code(error_type: str, message: str = "") -> str:
+    """Turn a validation error's type (pydantic's vocabulary) into one of the platform's field codes."""
+    if error_type in _FIELD_CODES:
+        return _FIELD_CODES[error_type]
+    for prefixes, code in _FIELD_CODE_PREFIXES:
+        if error_type.startswith(prefixes):
+            return code
+    return "control_characters" if "control characters" in message else "invalid"
+
+
 def check_editable(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
     """Refuse changes to fields that cannot be edited through this operation, naming them."""
     unknown = sorted(set(changes) - set(allowed))

@@ -6,9 +6,16 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
 
 from models.database import ensure_sqlite_folder, make_engine, make_session_factory
 from web import config as config_module
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(
@@ -18,6 +25,8 @@ def create_app(
     settings = config_module.from_environment(config)
     app = Flask(__name__, instance_path=str(settings["INSTANCE_PATH"]), instance_relative_config=False)
     app.config.update(settings)
+    # Ids in addresses are 32-bit: a longer number is "not found", never a database overflow.
+    app.url_map.converters["int"] = BoundedInt
 
     if session_factory is None:
         ensure_sqlite_folder(app.config["DATABASE_URL"])

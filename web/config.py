@@ -39,7 +39,8 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Where login attempts are counted; Redis makes the limit hold across processes.
         "RATELIMIT_STORAGE_URI": env.get("MATCHMAKER_RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "LOGIN_RATE_LIMIT": env.get("MATCHMAKER_LOGIN_RATE_LIMIT", "10 per minute"),
-        # Extra origins allowed to open Socket.IO connections (the platform's own origin always is).
+        # Origins allowed to open Socket.IO connections. Empty: only the platform's own origin. When set,
+        # it replaces that default, so list the platform's public origin too.
         "ALLOWED_ORIGINS": [o for o in env.get("MATCHMAKER_ALLOWED_ORIGINS", "").split(",") if o],
         "BABEL_DEFAULT_LOCALE": env.get("MATCHMAKER_DEFAULT_LOCALE", "zh"),
         "SESSION_COOKIE_SAMESITE": "Lax",

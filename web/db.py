@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import events
@@ -13,7 +13,15 @@ from matchmaker import events
 def get_session() -> Session:
     if "db_session" not in g:
         factory = cast(sessionmaker[Session], current_app.extensions["matchmaker.session_factory"])
-        g.db_session = factory()
+        session = factory()
+        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+            bind = session.get_bind()
+            if bind.dialect.name == "sqlite":
+                # A request that may write takes SQLite's write lock up front (BEGIN IMMEDIATE): a
+                # deferred transaction that read first could not upgrade after another writer
+                # committed, and would fail instead of waiting its turn.
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        g.db_session = session
     return cast(Session, g.db_session)
 
 

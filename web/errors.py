@@ -11,7 +11,7 @@ from flask_limiter.errors import RateLimitExceeded
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from matchmaker.errors import InvalidInput, MatchmakerError, RateLimited
+from matchmaker.errors import InvalidInput, MatchmakerError, RateLimited, field_code
 from web.i18n import current_locale
 
 log = logging.getLogger("matchmaker.web")
@@ -48,7 +48,7 @@ def from_validation_error(exc: ValidationError) -> InvalidInput:
     fields: dict[str, str] = {}
     for err in exc.errors():
         name = ".".join(str(p) for p in err["loc"]) or "body"
-        fields[name] = "unknown_field" if err["type"] == "extra_forbidden" else err["msg"]
+        fields[name] = field_code(err["type"], err["msg"])
     names = ", ".join(fields)
     return InvalidInput(
         f"Some fields are not valid: {names}.",
@@ -120,6 +120,12 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         request_id = g.get("request_id", "-")
         log.exception("unhandled error (request id %s)", request_id)
+        session = g.get("db_session")
+        if session is not None:
+            try:  # the error page's own queries must not meet a failed transaction
+                session.rollback()
+            except Exception:
+                log.exception("rollback after an unhandled error failed")
         en = f"Something went wrong on our side. Quote request id {request_id} when reporting it."
         zh = f"服务器出现意外错误。反馈时请提供请求编号 {request_id}。"
         message = zh if current_locale() == "zh" else en

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from matchmaker.errors import MatchmakerError
 from matchmaker.operations import spaces as space_ops
 from web import labels
+from web.api.schemas import NULLABLE
 from web.db import get_session
 from web.errors import from_validation_error
 from web.i18n import current_locale
@@ -39,24 +40,24 @@ def _is_str(annotation: Any) -> bool:
     return False
 
 
-def form_to_model(model: type[M], *, only_sent: bool = False, extra: dict[str, Any] | None = None) -> M:
+def form_to_model(model: type[M], *, extra: dict[str, Any] | None = None) -> M:
     """Parse an HTML form with the same schema the API uses (types coerced from strings).
 
-    Empty non-text inputs count as not given; checkboxes named in ``bool`` fields are false when absent.
+    Every field the model names is taken as shown on the form: an unchecked checkbox is false, an
+    emptied field that may be empty is cleared, other empty non-text inputs count as not given.
     """
     data: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         ann = info.annotation
         if _is_list(ann):
-            values = [v for v in request.form.getlist(name) if v.strip()]
-            if values or not only_sent:
-                data[name] = values
+            data[name] = [v for v in request.form.getlist(name) if v.strip()]
         elif ann in (bool, bool | None):
-            if name in request.form or not only_sent:
-                data[name] = request.form.get(name) in ("on", "true", "1", "yes")
+            data[name] = request.form.get(name) in ("on", "true", "1", "yes")
         elif name in request.form:
             value = request.form[name]
-            if value.strip() or _is_str(ann):
+            if not value.strip() and name in NULLABLE:
+                data[name] = None  # an emptied field that may be empty: clear it
+            elif value.strip() or _is_str(ann):
                 data[name] = value
     data.update(extra or {})
     return model.model_validate(data, strict=False)

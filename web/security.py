@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, session
+from flask import Flask, current_app, g, session
 from flask_login import current_user
 
 from matchmaker.errors import NotAuthenticated
@@ -17,6 +17,7 @@ from web.db import get_session
 from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _load_session_user(value: str) -> User | None:
@@ -34,10 +35,22 @@ def _load_token_user(req: Any) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
+    secret = header[7:].strip()
     try:
-        user = accounts.user_for_token(get_session(), header[7:].strip())
+        if req.method in SAFE_METHODS:
+            # A read never commits the request's session, so record the use in a unit of work of its
+            # own, before the request's session has read anything (SQLite snapshots).
+            factory = current_app.extensions["matchmaker.session_factory"]
+            with factory.begin() as side:
+                token = accounts.token_for_secret(side, secret)
+                user_id = token.user_id
+                accounts.note_token_use(side, token.id)
+            user = get_session().get(User, user_id)
+        else:
+            token = accounts.token_for_secret(get_session(), secret)
+            accounts.note_token_use(get_session(), token.id)  # committed with the request's work
+            user = token.user
     except NotAuthenticated:
-        g.bad_token = True
         return None
     g.token_auth = True
     return user

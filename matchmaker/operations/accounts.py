@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import passwords
@@ -190,12 +191,30 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
     return token, secret
 
 
-def user_for_token(session: Session, secret: str) -> User:
+def token_for_secret(session: Session, secret: str) -> ApiToken:
+    """The active token of an active user that this secret belongs to."""
     token = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(secret)))
     if token is None or not token.is_active or not token.user.is_active:
         raise NotAuthenticated()
-    token.last_used_at = utcnow()
-    return token.user
+    return token
+
+
+def user_for_token(session: Session, secret: str) -> User:
+    return token_for_secret(session, secret).user
+
+
+def note_token_use(session: Session, token_id: int, *, every_seconds: int = 60) -> None:
+    """Record when a token was last used, at most once a minute (reads must not write on every call)."""
+    now = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where(
+            (ApiToken.last_used_at.is_(None))
+            | (ApiToken.last_used_at < now - timedelta(seconds=every_seconds))
+        )
+        .values(last_used_at=now)
+    )
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:

@@ -98,7 +98,7 @@ def update_profile(session: Session, principal: Principal, space_id: int, change
         raise InvalidInput(
             "The Chinese name must read 'XXX专业化众创空间', XXX being the niche.",
             "空间中文名称须为“XXX专业化众创空间”，XXX为专业领域。",
-            details={"fields": {"name_zh": "must_end_with_专业化众创空间"}},
+            details={"fields": {"name_zh": "must_end_with_niche_suffix"}},
         )
     for name, value in changes.items():
         setattr(space, name, value)

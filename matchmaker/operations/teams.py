@@ -63,7 +63,7 @@ def add_months(day: date, months: int) -> date:
             return date(year, month, min(day.day, last))
         except ValueError:
             continue
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise ValueError(f"{year}-{month} has no day {day.day}")  # pragma: no cover
 
 
 def local_today(space: Space, now: datetime | None = None) -> date:
@@ -260,6 +260,12 @@ def review_admission(
                 details={"fields": {"free_months": "range_6_60"}},
             )
         start = residence_start or local_today(space)
+        if not date(2000, 1, 1) <= start <= date(2099, 12, 31):
+            raise InvalidInput(
+                "The residence start must be a date between 2000 and 2099.",
+                "入驻开始日期须在2000年至2099年之间。",
+                details={"fields": {"residence_start": "out_of_range"}},
+            )
         team.admission_status = AdmissionStatus.ADMITTED
         team.stage = Stage(target)
         team.residence_start = start

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import User
+from models import ApiToken, User
 from tests.conftest import PASSWORD, REDIS_URL, Client, World, app_config, bearer, fresh
 from web import create_app
 
@@ -116,13 +116,22 @@ def test_a_made_up_token_is_refused(client: Client, world: World) -> None:
     assert response.json["error"]["code"] == "not_authenticated"
 
 
-def test_the_account_page_shows_a_new_token_once(client: Client, world: World) -> None:
+def test_the_account_page_shows_a_new_token_once_and_never_stores_it(client: Client, world: World) -> None:
     client.login("founder@test.example")
-    client.form("/account/tokens", {"name": "script"}, token_from="/account")
-    first = client.get("/account").get_data(as_text=True)
-    second = client.get("/account").get_data(as_text=True)
-    assert 'id="new-token">mmk_' in first
-    assert "new-token" not in second
+    created = client.form("/account/tokens", {"name": "script"}, token_from="/account")
+    assert created.status_code == 201
+    assert 'id="new-token">mmk_' in created.get_data(as_text=True)
+    assert "new-token" not in client.get("/account").get_data(as_text=True)
+    assert "mmk_" not in (client.get_cookie("session").value if client.get_cookie("session") else "")
+
+
+def test_token_use_is_recorded_even_for_reads(client: Client, world: World, db: Session) -> None:
+    token = client.post("/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD}).json[
+        "token"
+    ]
+    assert client.get("/api/v1/users/me", headers=bearer(token)).status_code == 200
+    fresh(db)
+    assert db.query(ApiToken).one().last_used_at is not None
 
 
 def _limited_app(factory: sessionmaker[Session], storage: str) -> Flask:

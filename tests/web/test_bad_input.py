@@ -255,3 +255,87 @@ def test_errors_speak_the_users_language(client: Client, world: World) -> None:
 def test_unknown_api_routes_and_methods_use_the_error_shape(client: Client, world: World) -> None:
     assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
     assert_error(client.put("/api/v1/spaces"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/spaces/99999999999999999999",
+        "/api/v1/resources/99999999999999999999",
+        "/api/v1/teams/99999999999999999999",
+        "/resources/99999999999999999999",
+    ],
+)
+def test_ids_beyond_the_id_range_are_not_found(client: Client, world: World, url: str) -> None:
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/resources?space_id=99999999999999999999",
+        "/api/v1/directory?space_id=99999999999999999999",
+        "/api/v1/directory?space_id=²",
+    ],
+)
+def test_query_ids_beyond_the_range_are_refused(client: Client, world: World, url: str) -> None:
+    assert_error(client.get(url), 422, "invalid_input")
+
+
+def test_body_ids_beyond_the_range_are_refused(
+    client: Client, world: World, host_token: dict[str, str]
+) -> None:
+    response = client.post("/api/v1/resources", json=new_resource(world, space_id=10**20), headers=host_token)
+    assert assert_error(response, 422, "invalid_input")["details"]["fields"] == {"space_id": "out_of_range"}
+
+
+def test_infinite_numbers_are_refused(client: Client, world: World, host_token: dict[str, str]) -> None:
+    response = client.patch(
+        f"/api/v1/resources/{world.fund1.id}",
+        data='{"attributes": {"fund_size_10k_cny": 1e999}}',
+        headers={**host_token, "Content-Type": "application/json"},
+    )
+    assert response.status_code in (403, 422)  # host staff of another organisation, or refused as infinite
+    admin = client.post(
+        "/api/v1/tokens", json={"email": "admin@test.example", "password": "correct horse battery staple"}
+    ).json["token"]
+    response = client.patch(
+        f"/api/v1/resources/{world.fund1.id}",
+        data='{"attributes": {"fund_size_10k_cny": 1e999}}',
+        headers={**bearer(admin), "Content-Type": "application/json"},
+    )
+    assert assert_error(response, 422, "invalid_input")["details"]["fields"] == {
+        "attributes.fund_size_10k_cny": "not_a_number"
+    }
+
+
+def test_a_residence_start_far_in_the_future_is_refused(client: Client, world: World) -> None:
+    client.login("manager@test.example")
+    criteria = {c["key"]: True for c in world.space1.entry_criteria}
+    response = client.post(
+        f"/api/v1/teams/{world.pending1.id}/review",
+        json={"decision": "admitted", "criteria_met": criteria, "residence_start": "9999-12-01"},
+        headers={"X-CSRFToken": client.csrf_token("/")},
+    )
+    assert assert_error(response, 422, "invalid_input")["details"]["fields"] == {
+        "residence_start": "out_of_range"
+    }
+
+
+def test_profile_fields_longer_than_their_columns_are_refused(client: Client, world: World) -> None:
+    client.login("manager@test.example")
+    response = client.patch(
+        f"/api/v1/spaces/{world.space1.id}",
+        json={"contact_name": "x" * 150},
+        headers={"X-CSRFToken": client.csrf_token("/")},
+    )
+    assert assert_error(response, 422, "invalid_input")["details"]["fields"] == {"contact_name": "too_long"}
+
+
+def test_control_characters_in_page_forms_are_refused(client: Client, world: World, db: Session) -> None:
+    client.login("host@test.example")
+    page = f"/resources/{world.equipment1.id}"
+    client.form(f"{page}/retire", {"reason": "broken\x00down"}, token_from=page)
+    fresh(db)
+    assert not world.equipment1.is_retired
+    assert_error(client.get("/api/v1/resources?category=%00"), 422, "invalid_input")

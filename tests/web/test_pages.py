@@ -286,3 +286,50 @@ def test_every_page_a_role_reaches_renders(client: Client, world: World) -> None
     ):
         for lang in ("zh", "en"):
             assert client.get(f"{url}{'&' if '?' in url else '?'}lang={lang}").status_code == 200, url
+
+
+def test_checkboxes_and_emptied_fields_can_be_cleared(client: Client, world: World, db: Session) -> None:
+    client.login("manager@test.example")
+    base = {
+        "name_zh": "集成电路专业化众创空间",
+        "name_en": "IC space",
+        "niche_zh": "集成电路",
+        "niche_en": "IC",
+    }
+    client.form(f"/spaces/{world.space1.id}/edit", {**base, "has_entry_standards": "on"})
+    client.form(f"/spaces/{world.space1.id}/edit", base)  # the box left unticked
+    fresh(db)
+    assert world.space1.has_entry_standards is False
+    client.form("/logout", {}, token_from="/")
+    client.login("host@test.example")
+    url = f"/resources/{world.equipment1.id}/edit"
+    response = client.form(
+        url,
+        {
+            "category": "testing",
+            "name_zh": "扫描电镜",
+            "name_en": "SEM",
+            "price_cny": "",
+            "price_unit": "free",
+            "capacity": "1",
+        },
+    )
+    assert response.status_code == 302
+    fresh(db)
+    assert (world.equipment1.price_cny, world.equipment1.price_unit) == (None, "free")
+
+
+def test_field_errors_are_worded_in_the_page_language(client: Client, world: World) -> None:
+    client.login("host@test.example")
+    url = f"/spaces/{world.space1.id}/resources/new?kind=equipment"
+    form = {
+        "organization_id": str(world.host1.id),
+        "category": "testing",
+        "name_zh": "仪器",
+        "name_en": "x" * 300,
+        "capacity": "abc",
+    }
+    zh = client.form(url + "&lang=zh", form).get_data(as_text=True)
+    en = client.form(url + "&lang=en", form).get_data(as_text=True)
+    assert "Too long." in en and "Enter a number." in en
+    assert "Too long." not in zh and "Enter a number." not in zh

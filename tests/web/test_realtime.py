@@ -259,3 +259,22 @@ def test_a_team_application_reaches_the_managers_room(
     assert response.status_code == 201
     event = listener.wait_for("team_changed")[0]
     assert (event["action"], event["team"]["name_en"]) == ("applied", "New team")
+
+
+def test_revoking_a_token_closes_the_connections_it_opened(
+    live_server: LiveServer, world: World, listener: Listener
+) -> None:
+    created = requests.post(
+        f"{live_server.url}/api/v1/tokens",
+        json={"email": "manager@test.example", "password": PASSWORD, "name": "t"},
+        timeout=WAIT,
+    ).json()
+    listener.client.connect(live_server.url, auth={"token": created["token"]}, transports=TRANSPORTS)
+    assert listener.client.call("join", {"room": "managers", "id": world.space1.id}, timeout=WAIT)["ok"]
+    revoked = requests.delete(
+        f"{live_server.url}/api/v1/users/me/tokens/{created['id']}",
+        headers={"Authorization": f"Bearer {created['token']}"},
+        timeout=WAIT,
+    )
+    assert revoked.status_code == 204
+    assert listener.disconnected.wait(WAIT), "the revoked token's connection is still open"

@@ -23,6 +23,7 @@ def _no_control_characters(value: str) -> str:
 Printable = AfterValidator(_no_control_characters)
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable]
 OptShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Printable]
+Opt80 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), Printable]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), Printable]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Kind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund", "service"]
@@ -30,11 +31,13 @@ PriceUnit = Literal["hour", "day", "sample", "session", "month", "free"]
 StageName = Literal["nursery", "incubator", "accelerator", "graduated", "exited"]
 EntryStage = Literal["nursery", "incubator", "accelerator"]
 RoundName = Literal["seed", "angel", "pre_a", "a", "b"]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on both databases
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), max_digits=12, decimal_places=2)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class RegisterIn(Body):
@@ -72,8 +75,8 @@ class ResourceFields(Body):
 
 
 class ResourceCreate(ResourceFields):
-    space_id: int = Field(ge=1)
-    organization_id: int = Field(ge=1)
+    space_id: Id
+    organization_id: Id
     kind: Kind
     category: Annotated[str, StringConstraints(max_length=40)]
 
@@ -104,13 +107,13 @@ class RetireIn(Body):
 class SearchParams(BaseModel):
     """Query-string parameters of ``GET /api/v1/resources`` (strings coerced, unknown ones refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     q: Annotated[str, StringConstraints(max_length=200), Printable] = ""
     kind: list[Kind] = Field(default_factory=list)
-    category: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list)
+    category: list[Annotated[str, StringConstraints(max_length=40), Printable]] = Field(default_factory=list)
     tag: list[Slug] = Field(default_factory=list, max_length=20)
-    space_id: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    space_id: list[Id] = Field(default_factory=list, max_length=50)
     price_max: float | None = Field(default=None, ge=0)
     include_retired: bool = False
     limit: int = Field(default=50, ge=1, le=200)
@@ -131,7 +134,7 @@ class TeamFields(Body):
 
 
 class TeamApply(TeamFields):
-    space_id: int = Field(ge=1)
+    space_id: Id
     stage: EntryStage = "nursery"
 
 
@@ -170,7 +173,7 @@ class MemberIn(Body):
 class MembershipIn(Body):
     email: Annotated[str, StringConstraints(max_length=254), Printable]
     role: Literal["manager", "host_staff", "mentor", "investor"]
-    organization_id: int | None = Field(default=None, ge=1)
+    organization_id: Id | None = None
 
 
 class SpaceUpdate(Body):
@@ -183,12 +186,12 @@ class SpaceUpdate(Body):
     founded_on: date | None = None
     operating_entity: OptShort | None = None
     operating_entity_nature: EntityNature | None = None
-    legal_representative: OptShort | None = None
-    legal_representative_phone: OptShort | None = None
-    person_in_charge: OptShort | None = None
-    person_in_charge_mobile: OptShort | None = None
-    contact_name: OptShort | None = None
-    contact_mobile: OptShort | None = None
+    legal_representative: Opt80 | None = None
+    legal_representative_phone: Opt80 | None = None
+    person_in_charge: Opt80 | None = None
+    person_in_charge_mobile: Opt80 | None = None
+    contact_name: Opt80 | None = None
+    contact_mobile: Opt80 | None = None
     address: OptShort | None = None
     email: OptShort | None = None
     built_by_enterprise: OptShort | None = None
@@ -209,6 +212,19 @@ class SpaceUpdate(Body):
     other_systems: OptShort | None = None
     exit_conditions_zh: Long | None = None
     exit_conditions_en: Long | None = None
+
+
+def optional_id(raw: str | None, field: str) -> int | None:
+    """A query-string id: absent, or digits within the id range; anything else is the caller's mistake."""
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+        raise InvalidInput(
+            f"{field} must be a whole number between 1 and {MAX_ID}.",
+            f"{field} 必须是 1 到 {MAX_ID} 之间的整数。",
+            details={"fields": {field: "invalid_id"}},
+        )
+    return int(raw)
 
 
 NULLABLE = frozenset(

@@ -114,6 +114,7 @@ def create_token(body: schemas.TokenNameIn) -> Any:
 def revoke_token(token_id: int) -> Any:
     accounts.revoke_token(get_session(), require_user(), token_id)
     commit()
+    broadcasts.disconnect_token(token_id)
     return "", 204
 
 
@@ -326,16 +327,7 @@ def retire_resource(resource_id: int, body: schemas.RetireIn) -> Any:
     auth=False,
 )
 def directory() -> Any:
-    raw_space = request.args.get("space_id")
-    space_id = None
-    if raw_space is not None:
-        if not raw_space.isdigit():
-            raise InvalidInput(
-                "space_id must be a number.",
-                "space_id 必须是数字。",
-                details={"fields": {"space_id": "not_int"}},
-            )
-        space_id = int(raw_space)
+    space_id = schemas.optional_id(request.args.get("space_id"), "space_id")
     rows = catalogue.public_directory(get_session(), space_id, request.args.get("q", "")[:200])
     return {
         "items": [

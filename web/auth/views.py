@@ -81,14 +81,19 @@ def register() -> Any:
 @bp.get("/account")
 @login_required
 def account() -> Any:
+    return _account_page()
+
+
+def _account_page(new_token: str | None = None, status: int = 200) -> Any:
     user = require_user()
-    return render_template(
+    page = render_template(
         "auth/account.html",
         user=user,
         my_teams=teams.teams_of(get_session(), user),
         principal=current_principal(),
-        new_token=session.pop("new_token", None),
+        new_token=new_token,
     )
+    return page, status
 
 
 @bp.post("/account/tokens")
@@ -102,8 +107,8 @@ def create_token() -> Any:
         flash(error.message(current_locale()) if error else "", "danger")
         return redirect(url_for("auth.account"))
     commit()
-    session["new_token"] = result[1]  # shown once on the next page, then gone
-    return redirect(url_for("auth.account"))
+    # Shown in this response only: the secret never travels in the (signed, not encrypted) cookie.
+    return _account_page(new_token=result[1], status=201)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -111,5 +116,6 @@ def create_token() -> Any:
 def revoke_token(token_id: int) -> Any:
     accounts.revoke_token(get_session(), require_user(), token_id)
     commit()
+    broadcasts.disconnect_token(token_id)
     flash(_("Token revoked."), "info")
     return redirect(url_for("auth.account"))

@@ -80,7 +80,7 @@ def index() -> Any:
 def directory() -> Any:
     """The public list of shared equipment, as the Zhangjiang opinions ask: no login needed."""
     session = get_session()
-    space_id = request.args.get("space_id", type=int)
+    space_id = schemas.optional_id(request.args.get("space_id"), "space_id")
     q = request.args.get("q", "")[:200]
     rows = catalogue.public_directory(session, space_id, q)
     return render_template(
@@ -184,9 +184,10 @@ def edit(resource_id: int) -> Any:
 @bp.post("/resources/<int:resource_id>/retire")
 @login_required
 def retire(resource_id: int) -> Any:
-    reason = request.form.get("reason", "")
     _done, error = attempt(
-        lambda: catalogue.retire_resource(get_session(), current_principal(), resource_id, reason)
+        lambda: catalogue.retire_resource(
+            get_session(), current_principal(), resource_id, form_to_model(schemas.RetireIn).reason
+        )
     )
     if error:
         flash(error.message(current_locale()), "danger")

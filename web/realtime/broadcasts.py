@@ -28,13 +28,22 @@ def publish(committed: Iterable[events.Event]) -> None:
 
 def disconnect_user(user_id: int) -> None:
     """Close every live connection of a user who logged out, in every app process."""
+    disconnect_room(rooms.user(user_id))
+
+
+def disconnect_token(token_id: int) -> None:
+    """Close every live connection opened with a token that has just been revoked."""
+    disconnect_room(rooms.token(token_id))
+
+
+def disconnect_room(room: str) -> None:
     server = getattr(socketio, "server", None)  # absent from the type stubs
     if server is None:
         return
-    socketio.emit("session_ended", {}, to=rooms.user(user_id), namespace=NAMESPACE)
-    sids = presence().sids(user_id)
+    socketio.emit("session_ended", {}, to=room, namespace=NAMESPACE)
+    sids = presence().sids(room)
     if sids is None:  # one process: its own room knows every connection
-        sids = [sid for sid, _eio in server.manager.get_participants(NAMESPACE, rooms.user(user_id))]
+        sids = [sid for sid, _eio in server.manager.get_participants(NAMESPACE, room)]
     for sid in sids:
         # With a message queue, a sid held by another process is disconnected there.
         server.disconnect(sid, namespace=NAMESPACE)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from flask import session as socket_session
 from flask_socketio import disconnect, emit, join_room, leave_room
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from socketio.exceptions import ConnectionRefusedError
 
 from matchmaker import permissions
@@ -28,7 +28,7 @@ NAMESPACE = "/"
 class JoinIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     room: str
-    id: int
+    id: int = Field(ge=1, le=2**31 - 1)
 
 
 def _socket_user() -> User | None:
@@ -56,22 +56,26 @@ def _principal_or_disconnect() -> Principal | None:
 
 @socketio.on("connect", namespace=NAMESPACE)
 def on_connect(auth: dict[str, Any] | None = None) -> None:
-    token = (auth or {}).get("token") if isinstance(auth, dict) else None
-    if isinstance(token, str) and token:
-        socket_session["socket_token"] = token
+    secret = (auth or {}).get("token") if isinstance(auth, dict) else None
+    if isinstance(secret, str) and secret:
+        socket_session["socket_token"] = secret
     user = _socket_user()
     if user is None:
         raise ConnectionRefusedError("not_authenticated")
-    socket_session["socket_user_id"] = user.id
-    join_room(rooms.user(user.id))
-    presence().connected(user.id, request.sid)  # type: ignore[attr-defined]
+    # Logout closes the user's room; revoking a token closes the token's room.
+    owned = [rooms.user(user.id)]
+    if isinstance(secret, str) and secret and current_db_user() is None:
+        owned.append(rooms.token(accounts.token_for_secret(get_session(), secret).id))
+    socket_session["socket_rooms"] = owned
+    for room in owned:
+        join_room(room)
+        presence().connected(room, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_reason: Any) -> None:
-    user_id = socket_session.get("socket_user_id")
-    if user_id is not None:
-        presence().disconnected(int(user_id), request.sid)  # type: ignore[attr-defined]
+    for room in socket_session.get("socket_rooms", []):
+        presence().disconnected(room, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("join", namespace=NAMESPACE)

@@ -1,4 +1,5 @@
-"""Which live connections a user has, across every app process, so logout can close all of them."""
+"""Which live connections a user or a token has, across every app process, so logout and token
+revocation can close all of them."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ from typing import Any
 
 from flask import Flask, current_app
 
-KEY = "matchmaker:sockets:user:{user_id}"
+KEY = "matchmaker:sockets:{room}"
 TTL_SECONDS = 7 * 24 * 3600  # a crashed process never removes its entries; let them expire
 
 
 class Presence:
-    """Records socket ids per user in Redis when the Socket.IO message queue is Redis; otherwise the
-    Socket.IO server's own (single-process) rooms are the record."""
+    """Records socket ids per owning room (``user:7``, ``token:3``) in Redis when the Socket.IO message
+    queue is Redis; otherwise the Socket.IO server's own (single-process) rooms are the record."""
 
     def __init__(self, redis_url: str | None) -> None:
         self._redis: Any = None
@@ -21,21 +22,21 @@ class Presence:
 
             self._redis = redis.Redis.from_url(redis_url)
 
-    def connected(self, user_id: int, sid: str) -> None:
+    def connected(self, room: str, sid: str) -> None:
         if self._redis is not None:
-            key = KEY.format(user_id=user_id)
+            key = KEY.format(room=room)
             self._redis.sadd(key, sid)
             self._redis.expire(key, TTL_SECONDS)
 
-    def disconnected(self, user_id: int, sid: str) -> None:
+    def disconnected(self, room: str, sid: str) -> None:
         if self._redis is not None:
-            self._redis.srem(KEY.format(user_id=user_id), sid)
+            self._redis.srem(KEY.format(room=room), sid)
 
-    def sids(self, user_id: int) -> list[str] | None:
-        """Every process's socket ids of the user, or None when only this process can know."""
+    def sids(self, room: str) -> list[str] | None:
+        """Every process's socket ids in the room, or None when only this process can know."""
         if self._redis is None:
             return None
-        return sorted(s.decode() for s in self._redis.smembers(KEY.format(user_id=user_id)))
+        return sorted(s.decode() for s in self._redis.smembers(KEY.format(room=room)))
 
 
 def init_app(app: Flask) -> None:

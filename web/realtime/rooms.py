@@ -15,6 +15,11 @@ def user(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def token(token_id: int) -> str:
+    """Every connection opened with one personal access token."""
+    return f"token:{token_id}"
+
+
 def managers(space_id: int) -> str:
     """The managers of a space: admission applications and team changes arrive here."""
     return f"space:{space_id}:managers"

@@ -68,7 +68,7 @@ def edit(space_id: int) -> Any:
             session,
             current_principal(),
             space_id,
-            schemas.changes(form_to_model(schemas.SpaceUpdate, only_sent=True)),
+            schemas.changes(form_to_model(schemas.SpaceUpdate)),
         )
     )
     if error:

@@ -92,16 +92,11 @@ def edit(team_id: int) -> Any:
 @bp.post("/teams/<int:team_id>/members")
 @login_required
 def add_member(team_id: int) -> Any:
-    email, role = request.form.get("email", "")[:254], request.form.get("role", "member")
-    _done, error = attempt(
-        lambda: teams.add_member(
-            get_session(),
-            current_principal(),
-            team_id,
-            email=email,
-            role=role if role in ("lead", "member") else "member",
-        )
-    )
+    def _add() -> Any:
+        body = form_to_model(schemas.MemberIn)
+        return teams.add_member(get_session(), current_principal(), team_id, email=body.email, role=body.role)
+
+    _done, error = attempt(_add)
     if error:
         flash(error.message(current_locale()), "danger")
     else:
