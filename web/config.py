@@ -39,6 +39,8 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Where login attempts are counted; Redis makes the limit hold across processes.
         "RATELIMIT_STORAGE_URI": env.get("MATCHMAKER_RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "LOGIN_RATE_LIMIT": env.get("MATCHMAKER_LOGIN_RATE_LIMIT", "10 per minute"),
+        # Namespaces the counters when several deployments share one Redis.
+        "RATELIMIT_KEY_PREFIX": env.get("MATCHMAKER_RATELIMIT_KEY_PREFIX", "matchmaker"),
         # Origins allowed to open Socket.IO connections. Empty: only the platform's own origin. When set,
         # it replaces that default, so list the platform's public origin too.
         "ALLOWED_ORIGINS": [o for o in env.get("MATCHMAKER_ALLOWED_ORIGINS", "").split(",") if o],

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(engine: Engine, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start(engine: Engine, tmp_path: Path, name: str, prefix: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -35,6 +36,8 @@ def _start(engine: Engine, tmp_path: Path, name: str) -> tuple[subprocess.Popen[
         "MATCHMAKER_RATELIMIT_STORAGE_URI": str(REDIS_URL),
         "MATCHMAKER_INSTANCE_PATH": str(tmp_path / name),
         "MATCHMAKER_SECRET_KEY": "shared-by-both-processes",
+        "MATCHMAKER_LOGIN_RATE_LIMIT": "6 per minute",
+        "MATCHMAKER_RATELIMIT_KEY_PREFIX": prefix,  # counters of earlier tests stay out of this one
     }
     with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy of the handle
         process = subprocess.Popen(
@@ -56,7 +59,8 @@ def _start(engine: Engine, tmp_path: Path, name: str) -> tuple[subprocess.Popen[
 def two_processes(engine: Engine, world: World, tmp_path: Path) -> Iterator[tuple[str, str]]:
     if engine.dialect.name != "postgresql" or not REDIS_URL:
         pytest.skip("needs PostgreSQL and Redis (MATCHMAKER_TEST_DATABASE_URL, MATCHMAKER_TEST_REDIS_URL)")
-    started = [_start(engine, tmp_path, name) for name in ("first", "second")]
+    prefix = uuid.uuid4().hex
+    started = [_start(engine, tmp_path, name, prefix) for name in ("first", "second")]
     try:
         yield started[0][1], started[1][1]
     finally:
@@ -122,3 +126,18 @@ def test_logging_out_in_one_process_closes_connections_held_by_the_other(
     token = http.get(f"{first}/", timeout=WAIT).text.split('name="csrf-token" content="')[1].split('"')[0]
     http.post(f"{first}/logout", data={"csrf_token": token}, allow_redirects=False, timeout=WAIT)
     assert listener.disconnected.wait(WAIT), "the connection held by the other process survived the logout"
+
+
+def test_the_login_limit_holds_across_processes_through_redis(
+    two_processes: tuple[str, str], world: World
+) -> None:
+    first, second = two_processes
+    wrong = {"email": "founder@test.example", "password": "not the password"}
+    # The key prefix is fresh, so both processes share six attempts a minute, counted from zero.
+    statuses = [
+        requests.post(f"{url}/api/v1/tokens", json=wrong, timeout=WAIT).status_code
+        for url in (first, second) * 3
+    ]
+    assert statuses == [422] * 6
+    assert requests.post(f"{first}/api/v1/tokens", json=wrong, timeout=WAIT).status_code == 429
+    assert requests.post(f"{second}/api/v1/tokens", json=wrong, timeout=WAIT).status_code == 429
