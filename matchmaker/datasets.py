@@ -23,6 +23,9 @@ class Entity:
     text: str
     tags: frozenset[str] = frozenset()
     kind: str = ""
+    # Optional facts the ranking can use when a data set has them: "space", "stage", "round",
+    # "ask" (a team's funding ask), "rounds" (a fund's rounds, ';'-separated), "ticket_min", "ticket_max".
+    meta: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class DatasetError(InvalidInput):
 
 # ---------------------------------------------------------------------------------------------- loading
 
+META_COLUMNS = ("space", "stage", "round", "ask", "rounds", "ticket_min", "ticket_max")
 TEAM_COLUMNS = ("id", "text", "tags")
 RESOURCE_COLUMNS = ("id", "text", "tags", "kind")
 INTERACTION_COLUMNS = ("team", "resource", "timestamp", "kind")
@@ -299,6 +303,7 @@ def _load_entities(path: Path, columns: tuple[str, ...]) -> dict[str, Entity]:
             text=_text(path, line, row, "text"),
             tags=_tags(path, line, row),
             kind=_text(path, line, row, "kind"),
+            meta={k: str(v) for k, v in row.items() if k in META_COLUMNS and v not in (None, "")},
         )
     return entities
 

@@ -102,6 +102,7 @@ class InteractionGraph:
         self._team_index = {node: i for i, node in enumerate(self.teams)}
         self._item_index = {node: i for i, node in enumerate(self.items)}
         self._matrix: sparse.csr_matrix | None = None
+        self._walks: dict[float, tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]] = {}
 
     # Simple queries ---------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class InteractionGraph:
 
     # Random-walk proximity --------------------------------------------------------------------
 
-    def _biadjacency(self) -> sparse.csr_matrix:
+    def biadjacency(self) -> sparse.csr_matrix:
         if self._matrix is None:
             rows, cols, vals = [], [], []
             for team, item, data in self.graph.edges(data=True):
@@ -162,27 +163,33 @@ class InteractionGraph:
         node = (TEAM, team_id)
         if node not in self._team_index:
             return {}
-        a = self._biadjacency()
-        user_row = a.getrow(self._team_index[node])
-        if user_row.nnz == 0:
+        a = self.biadjacency()
+        if a.getrow(self._team_index[node]).nnz == 0:
             return {}
-        team_out = _row_normalise(a)  # team -> item
-        item_out = _row_normalise(a.T.tocsr())  # item -> team
-        if alpha != 1.0:
-            team_out = team_out.power(alpha)
-            item_out = item_out.power(alpha)
+        team_out, item_out, degree = self._walk_matrices(alpha)
         start = team_out.getrow(self._team_index[node])
-        reach = start @ item_out @ team_out  # 1 x items
+        reach = (start @ item_out) @ team_out  # 1 x items
         scores = np.asarray(reach.todense()).ravel()
-        degree = np.asarray((a > 0).sum(axis=0)).ravel().astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             scores = np.where(degree > 0, scores / np.power(degree, beta), 0.0)
         order = np.argsort(-scores, kind="stable")
         return {self.items[i]: float(scores[i]) for i in order if scores[i] > 0}
 
+    def _walk_matrices(self, alpha: float) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
+        """Transition matrices (team → item, item → team) and item degrees, computed once per alpha."""
+        if alpha not in self._walks:
+            a = self.biadjacency()
+            team_out = _row_normalise(a)
+            item_out = _row_normalise(a.T.tocsr())
+            if alpha != 1.0:
+                team_out, item_out = team_out.power(alpha), item_out.power(alpha)
+            degree = np.asarray((a > 0).sum(axis=0)).ravel().astype(np.float64)
+            self._walks[alpha] = (team_out.tocsr(), item_out.tocsr(), degree)
+        return self._walks[alpha]
+
     def popularity(self) -> dict[Node, float]:
         """Decayed total use of each item (the time-aware popularity the ranking retrieves from)."""
-        totals = np.asarray(self._biadjacency().sum(axis=0)).ravel()
+        totals = np.asarray(self.biadjacency().sum(axis=0)).ravel()
         return {self.items[i]: float(totals[i]) for i in np.argsort(-totals, kind="stable") if totals[i] > 0}
 
 

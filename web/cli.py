@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -109,6 +111,63 @@ def seed(name: str | None, list_names: bool) -> None:
     factory = make_session_factory(make_engine(_database_url()))
     demo_data.load_demo(factory, names=[name], progress=_say)
     click.echo(f"Loaded {name}.")
+
+
+def _interactions(data: str | None) -> Any:
+    """The interaction data set, from a folder of files or the platform's own database, announced."""
+    from matchmaker.datasets import load_dataset
+    from matchmaker.errors import MatchmakerError
+    from matchmaker.operations.matching import dataset_from_db
+
+    try:
+        if data:
+            dataset = load_dataset(Path(data))
+        else:
+            with make_session_factory(make_engine(_database_url()))() as session:
+                dataset = dataset_from_db(session)
+    except MatchmakerError as exc:
+        raise click.ClickException(f"{exc} {exc.details}") from None
+    _say(
+        f"{len(dataset.teams)} teams, {len(dataset.resources)} resources, {len(dataset.events)} interactions"
+    )
+    return dataset
+
+
+data_option = click.option(
+    "--data",
+    type=click.Path(file_okay=False),
+    help="A folder with teams, resources and interactions files (CSV or JSONL); default: this database.",
+)
+
+
+@main.command(help="Fit the re-ranking model on all interactions so far; saved under instance/models.")
+@data_option
+def train(data: str | None) -> None:
+    from matchmaker.ranking import save_model
+    from matchmaker.ranking import train as fit
+
+    ranker = fit(_interactions(data))
+    if ranker.model is None:
+        raise click.ClickException(
+            "not enough outcomes to learn from (positive and negative ones are needed)"
+        )
+    path = save_model(
+        ranker, config_module.instance_path() / "models", trained_on=data or _redact(_database_url())
+    )
+    click.echo(f"Saved {path}")
+
+
+@main.command(help="Compare the trained ranking with baselines on a time-based hold-out.")
+@data_option
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.05, 0.5))
+def evaluate(data: str | None, k: int, holdout: float) -> None:
+    from matchmaker.offline import compare, table
+
+    dataset = _interactions(data)
+    if len(dataset.events) < 20:
+        raise click.ClickException("too few interactions to evaluate (at least 20 are needed)")
+    click.echo(table(compare(dataset, k=k, holdout=holdout)))
 
 
 @main.group(help="Accounts.")

@@ -77,3 +77,26 @@ def test_user_create_with_a_role(runner: CliRunner) -> None:
     )
     assert weak.exit_code == 2
     assert "Traceback" not in weak.output
+
+
+def test_evaluate_and_train_on_the_demo_history(runner: CliRunner, tmp_path: Path) -> None:
+    runner.invoke(main, ["seed", "ic-design"])
+    evaluated = runner.invoke(main, ["evaluate"])
+    assert evaluated.exit_code == 0, evaluated.output
+    for name in ("trained model", "content-only", "graph-only", "popularity", "random", "cold-start teams"):
+        assert name in evaluated.output
+    trained = runner.invoke(main, ["train"])
+    assert trained.exit_code == 0, trained.output
+    assert list((tmp_path / "models").glob("ranker-*.json"))
+
+
+def test_evaluate_names_what_is_wrong_with_a_data_folder(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "teams.csv").write_text("id,text\nt1,hello\n")
+    (folder / "resources.csv").write_text("id,text,tags,kind\nr1,x,a,mentor\n")
+    (folder / "interactions.csv").write_text("team,resource,kind\nt1,r1,booking\n")
+    result = runner.invoke(main, ["evaluate", "--data", str(folder)])
+    assert result.exit_code == 1
+    assert "teams.csv" in result.output
+    assert "Traceback" not in result.output
