@@ -131,6 +131,11 @@ def can_manage_members(p: Principal, t: TeamRef) -> bool:
     return is_lead(p, t) or p.is_manager_of(t.space_id)
 
 
+def can_see_recommendations(p: Principal, t: TeamRef) -> bool:
+    """A team's recommendations reveal its needs and history: its members and managers only."""
+    return is_member(p, t) or p.is_manager_of(t.space_id)
+
+
 def can_review_team(p: Principal, t: TeamRef) -> bool:
     """Admission, stage changes, graduation and exit belong to the space's managers."""
     return p.is_manager_of(t.space_id)

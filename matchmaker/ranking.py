@@ -19,7 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
-from matchmaker.datasets import Dataset, label, time_split
+from matchmaker.datasets import Dataset, Entity, label, time_split
 from matchmaker.graph import Interaction, InteractionGraph
 from matchmaker.text import features as text_features
 
@@ -39,6 +39,9 @@ RETRIEVE = 200  # candidates re-ranked per query
 # "Does not apply" (a mentor has no ticket range; an unused resource has no record yet). A value below
 # every real one rather than NaN: the trees split on it just the same, and columns are never all-NaN.
 NOT_APPLICABLE = -1.0
+# How much a recommendation list trades score for variety (0: none). Measured on the demo history:
+# see README, "Matching", for NDCG and exposure with and without it.
+DIVERSITY = 0.2
 HALF_LIFE_DAYS = 180.0
 
 
@@ -60,9 +63,17 @@ class Signals:
     """Everything the features are computed from, fitted on one period of interactions."""
 
     def __init__(
-        self, data: Dataset, *, now: datetime | None = None, half_life_days: float = HALF_LIFE_DAYS
+        self,
+        data: Dataset,
+        *,
+        now: datetime | None = None,
+        half_life_days: float = HALF_LIFE_DAYS,
+        tag_labels: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.data = data
+        # Tag slug -> (English, Chinese) names for reasons; the slug itself when a data set has none.
+        self.tag_labels = dict(tag_labels or {})
+        self.known_terms = {term for en, zh in self.tag_labels.values() for term in (en.lower(), zh)}
         self.team_ids = sorted(data.teams)
         self.resource_ids = sorted(data.resources)
         self.team_pos = {t: i for i, t in enumerate(self.team_ids)}
@@ -226,10 +237,7 @@ class Ranker:
 
     def score(self, team: str, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = self.signals.features(team, positions)
-        if self.model is None:
-            return cold_start_score(x), x
-        with threadpool_limits(1):
-            return self.model.predict_proba(x)[:, 1], x
+        return self._predict(x), x
 
     def rank(self, team: str, *, kinds: Sequence[str] = (), limit: int | None = None) -> list[str]:
         """Resource ids for the team, best first (all retrieved candidates unless ``limit``)."""
@@ -246,7 +254,7 @@ class Ranker:
             pool = pool[[s.data.resources[s.resource_ids[p]].kind in kinds for p in pool]]
         positions = s.candidates(team, pool)
         scores, x = self.score(team, positions)
-        order = np.argsort(-scores, kind="stable")[: k if k is not None else len(positions)]
+        order = self._diversified(positions, scores, k if k is not None else len(positions))
         reasons = (
             self._reasons(team, positions[order], x[order], scores[order], _neutral(x))
             if explain
@@ -256,6 +264,102 @@ class Ranker:
             Recommendation(s.resource_ids[positions[i]], float(scores[i]), reasons[n])
             for n, i in enumerate(order)
         ]
+
+    def explain_absence(self, team: str, resource: str, *, k: int = 10) -> dict[str, object]:
+        """Why a resource the user names is not (or is) among the team's top ``k``: its rank in the
+        team's whole pool, and the features on which it trails the last recommendation shown."""
+        s = self.signals
+        if team not in s.team_pos or resource not in s.res_pos:
+            return {"resource": resource, "rank": None, "held_back_by": []}
+        pool = self.pool(team)
+        target = s.res_pos[resource]
+        if target not in set(pool.tolist()):
+            other = Reason("space", "It belongs to another space", "它属于其他空间")
+            return {"resource": resource, "rank": None, "held_back_by": [other]}
+        scores, x = self.score(team, pool)
+        order = np.argsort(-scores, kind="stable")
+        where = int(np.flatnonzero(pool[order] == target)[0])
+        cutoff = order[min(k, len(order)) - 1]
+        row = int(np.flatnonzero(pool == target)[0])
+        held_back: list[Reason] = []
+        if where >= k:
+            # Give the resource the cut-off item's value of one feature at a time: the features whose
+            # swap would raise its score most are the ones holding it back.
+            batch = np.repeat(x[row : row + 1], len(FEATURES), axis=0)
+            for j in range(len(FEATURES)):
+                batch[j, j] = x[cutoff, j]
+            gains = self._predict(batch) - scores[row]
+            for j in np.argsort(-gains, kind="stable")[:2]:
+                if gains[j] > 1e-6:
+                    held_back.append(_held_back(FEATURES[j], x[row, j], x[cutoff, j]))
+        return {
+            "resource": resource,
+            "rank": where + 1,
+            "of": len(pool),
+            "score": float(scores[row]),
+            "cutoff_score": float(scores[cutoff]),
+            "held_back_by": held_back,
+        }
+
+    def teams_for(self, resource: str, *, k: int = 10) -> list[Recommendation]:
+        """Teams for a mentor, an investor or a task owner. Both sides must want the match, so the
+        score is the harmonic mean of the team's side (the ranking score) and the resource's side
+        (how well the team fits the resource's expertise, and for funds its round and ticket)."""
+        s = self.signals
+        if resource not in s.res_pos:
+            return []
+        position = np.array([s.res_pos[resource]])
+        space = s.data.resources[resource].meta.get("space")
+        teams = [t for t in s.team_ids if not space or s.data.teams[t].meta.get("space") in (space, None)]
+        if not teams:
+            return []
+        x = np.vstack([s.features(t, position) for t in teams])
+        team_side = self._predict(x)
+        fit = 0.5 * x[:, FEATURES.index("content")] / max(float(x[:, 0].max()), 1e-9) + 0.5 * x[:, 1]
+        for name in ("round_fit", "ticket_fit"):
+            column = x[:, FEATURES.index(name)]
+            fit = np.where(column >= 0, fit * (0.5 + 0.5 * column), fit)
+        both = 2 * team_side * fit / np.maximum(team_side + fit, 1e-9)
+        order = np.argsort(-both, kind="stable")[:k]
+        return [
+            Recommendation(
+                teams[i],
+                float(both[i]),
+                _team_reasons(s.data.teams[teams[i]], s.data.resources[resource], x[i], s.tag_labels),
+            )
+            for i in order
+            if both[i] > 0
+        ]
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            return cold_start_score(x)
+        with threadpool_limits(1):
+            predicted: np.ndarray = self.model.predict_proba(x)[:, 1]
+            return predicted
+
+    def _diversified(self, positions: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+        """Best-first order, diversified (maximal marginal relevance): each next pick trades a little
+        score for being unlike what is already on the list, so a page is not five near-identical
+        instruments. Only the head of the list is re-ordered; the tail stays by score."""
+        order = np.argsort(-scores, kind="stable")
+        head = order[: min(len(order), max(3 * k, 30))]
+        if len(head) <= 1 or DIVERSITY == 0:
+            return order[:k]
+        vectors = self.signals.res_text[positions[head]]
+        similarity = (vectors @ vectors.T).toarray()
+        relevance = scores[head] / max(float(scores[head].max()), 1e-9)
+        chosen: list[int] = []
+        closest = np.zeros(len(head))
+        available = np.ones(len(head), dtype=bool)
+        while len(chosen) < min(k, len(head)):
+            value = np.where(available, (1 - DIVERSITY) * relevance - DIVERSITY * closest, -np.inf)
+            pick = int(np.argmax(value))
+            chosen.append(pick)
+            available[pick] = False
+            closest = np.maximum(closest, similarity[pick])
+        rest = [i for i in order if i not in set(head[chosen].tolist())]
+        return np.concatenate([head[chosen], np.array(rest, dtype=int)])[:k]
 
     def _reasons(
         self,
@@ -272,11 +376,7 @@ class Ranker:
         batch = np.repeat(x, len(FEATURES), axis=0)
         for j in range(len(FEATURES)):
             batch[j :: len(FEATURES), j] = neutral[j]
-        if self.model is None:
-            ablated = cold_start_score(batch)
-        else:
-            with threadpool_limits(1):
-                ablated = self.model.predict_proba(batch)[:, 1]
+        ablated = self._predict(batch)
         drops = scores[:, None] - ablated.reshape(len(positions), len(FEATURES))
         out = []
         for row, position in enumerate(positions):
@@ -289,12 +389,17 @@ class Ranker:
         resource = s.data.resources[s.resource_ids[position]]
         entity = s.data.teams[team]
         if feature == "tag_fit":
-            shared = sorted(entity.tags & resource.tags)
-            names = ", ".join(shared[:3])
-            return Reason(feature, f"Shared capabilities: {names}", f"共同能力：{names}")
+            shared = sorted(entity.tags & resource.tags)[:3]
+            en = ", ".join(s.tag_labels.get(t, (t, t))[0] for t in shared)
+            zh = "、".join(s.tag_labels.get(t, (t, t))[1] for t in shared)
+            return Reason(feature, f"Shared capabilities: {en}", f"共同能力：{zh}")
         if feature == "content":
             words = self._shared_words(team, position)
-            return Reason(feature, f"Your needs mention {words}", f"需求中提到 {words}")
+            return Reason(
+                feature,
+                f"Your needs and its description both mention {', '.join(words) or '—'}",
+                f"需求与其介绍都提到：{'、'.join(words) or '—'}",
+            )
         if feature == "walk":
             return Reason(feature, "Used by teams who use what you use", "与您使用相同资源的团队也在使用")
         if feature == "repeat":
@@ -319,23 +424,79 @@ class Ranker:
             return Reason(feature, f"Invests in {wanted} rounds like yours", f"投资与您相同的{wanted}轮次")
         return Reason(feature, "Your ask fits its ticket size", "您的融资额在其投资范围内")
 
-    def _shared_words(self, team: str, position: int) -> str:
+    def _shared_words(self, team: str, position: int) -> list[str]:
+        """The closest phrases: the heaviest terms both texts share. English words are whole words;
+        Chinese character pairs are shown only when they are a known capability term, since a pair
+        cut out of a longer word reads as nonsense."""
         s = self.signals
-        t = s.team_text.getrow(s.team_pos[team])
-        r = s.res_text.getrow(position)
-        both = t.multiply(r)
+        both = s.team_text.getrow(s.team_pos[team]).multiply(s.res_text.getrow(position)).tocsr()
         names = s.vectorizer.get_feature_names_out()
-        best = [names[i] for i in both.indices[np.argsort(-both.data)]][:20]
-        words = []
-        for term in best:
-            word = term[2:] if term.startswith("w:") else term if not term.startswith("t:") else ""
+        words: list[str] = []
+        for i in both.indices[np.argsort(-both.data, kind="stable")]:
+            term = str(names[i])
+            word = term[2:] if term.startswith("w:") and len(term) > 4 else ""
+            if not term.startswith(("w:", "t:")) and term in s.known_terms:
+                word = term
             if word and word not in words:
                 words.append(word)
-        return "、".join(f"“{w}”" for w in words[:3]) or "—"
+            if len(words) == 3:
+                break
+        return words
+
+
+_FEATURE_NAMES = {
+    "content": ("wording of your needs", "需求描述的契合度"),
+    "tag_fit": ("shared capabilities", "共同能力"),
+    "walk": ("use by teams like yours", "相似团队的使用情况"),
+    "repeat": ("your own past use", "贵团队的使用记录"),
+    "popularity": ("recent demand", "近期需求"),
+    "kind_share": ("fit with your stage", "与所处阶段的匹配"),
+    "quality": ("outcomes so far", "以往效果"),
+    "round_fit": ("the round it invests in", "投资轮次"),
+    "ticket_fit": ("its ticket size", "投资金额范围"),
+}
+
+
+def _held_back(feature: str, value: float, cutoff: float) -> Reason:
+    en, zh = _FEATURE_NAMES[feature]
+    return Reason(
+        feature, f"Lower on {en} ({value:.2f} vs {cutoff:.2f})", f"{zh}较低（{value:.2f}，对比 {cutoff:.2f}）"
+    )
+
+
+def _team_reasons(
+    team: Entity, resource: Entity, x: np.ndarray, labels: Mapping[str, tuple[str, str]]
+) -> tuple[Reason, ...]:
+    """Why a team fits a resource, worded for the resource's side."""
+    out = []
+    shared = sorted(team.tags & resource.tags)[:3]
+    if shared:
+        en = ", ".join(labels.get(t, (t, t))[0] for t in shared)
+        zh = "、".join(labels.get(t, (t, t))[1] for t in shared)
+        out.append(Reason("tag_fit", f"Shared capabilities: {en}", f"共同能力：{zh}"))
+    if x[FEATURES.index("round_fit")] == 1:
+        wanted = team.meta.get("round", "")
+        out.append(
+            Reason("round_fit", f"Seeks a {wanted} round you invest in", f"正在寻求您投资的{wanted}轮")
+        )
+    if x[FEATURES.index("ticket_fit")] == 1:
+        out.append(Reason("ticket_fit", "Its ask fits your ticket size", "融资需求在您的投资范围内"))
+    if x[FEATURES.index("repeat")] > 0:
+        out.append(Reason("repeat", "Has worked with you before", "曾与您合作"))
+    stage = team.meta.get("stage", "")
+    if stage:
+        out.append(Reason("stage", f"At the {stage} stage", f"处于{_STAGE_ZH.get(stage, stage)}阶段"))
+    return tuple(out[:3])
+
+
+ABSENT = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE])
 
 
 def _neutral(x: np.ndarray) -> np.ndarray:
-    """Each feature's median over the candidates; an all-empty column counts as 0."""
+    """The typical value of each feature: its median over the candidates, or, when there are too few
+    candidates to say what is typical, the value meaning "no such signal"."""
+    if len(x) < 5:
+        return ABSENT
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         neutral: np.ndarray = np.nan_to_num(np.nanmedian(x, axis=0), nan=0.0)

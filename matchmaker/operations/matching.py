@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker.datasets import Dataset, Entity, Event
+from matchmaker.errors import Forbidden, InvalidTransition, NotFound
+from matchmaker.operations import catalogue as catalogue_ops
+from matchmaker.operations import teams as teams_ops
+from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
+from matchmaker.ranking import Ranker, Reason, Signals, load_latest_model
 from models import AdmissionStatus, Interaction, Resource, Tag, Team
 
 
@@ -86,3 +96,133 @@ def dataset_from_db(session: Session) -> Dataset:
                 )
             )
     return Dataset(teams=teams, resources=resources, events=tuple(events))
+
+
+# Serving ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A recommendation ready to show: the row, its score and its reasons."""
+
+    resource: Resource
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class TeamSuggestion:
+    team: Team
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+class _RankerCache:
+    """One ranker per state of the data and of the saved models; rebuilt when either changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[object, ...] | None = None
+        self._ranker: Ranker | None = None
+
+    def get(self, session: Session, model_folder: Path | None) -> Ranker:
+        state = session.execute(
+            select(func.count(Interaction.id), func.max(Interaction.id)).select_from(Interaction)
+        ).one()
+        resources = session.execute(select(func.count(Resource.id), func.max(Resource.updated_at))).one()
+        teams = session.execute(select(func.count(Team.id), func.max(Team.updated_at))).one()
+        models = (
+            sorted(model_folder.glob("ranker-*.pkl"))[-1:] if model_folder and model_folder.exists() else []
+        )
+        bind = session.get_bind()
+        key = (id(bind), *state, *resources, *teams, *(str(m) for m in models))
+        with self._lock:
+            if key != self._key or self._ranker is None:
+                data = dataset_from_db(session)
+                loaded = load_latest_model(model_folder) if model_folder else None
+                labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
+                self._ranker = Ranker(Signals(data, tag_labels=labels), loaded[0] if loaded else None)
+                self._key = key
+            return self._ranker
+
+
+_rankers = _RankerCache()
+
+
+def reset_ranker_cache() -> None:
+    global _rankers
+    _rankers = _RankerCache()
+
+
+def _team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None or not can_view_team(principal, teams_ops.ref(team)):
+        raise NotFound("team", "团队", team_id)
+    if not can_see_recommendations(principal, teams_ops.ref(team)):
+        raise Forbidden("see this team's recommendations", "查看该团队的推荐")
+    if team.admission_status is not AdmissionStatus.ADMITTED:
+        raise InvalidTransition(
+            "Recommendations start once the team is admitted.",
+            "团队入驻后才会有推荐。",
+            details={"admission_status": team.admission_status.value},
+        )
+    return team
+
+
+def recommend_for_team(
+    session: Session,
+    principal: Principal,
+    team_id: int,
+    *,
+    kinds: Sequence[str] = (),
+    k: int = 10,
+    model_folder: Path | None = None,
+) -> tuple[str, list[Suggestion]]:
+    """The team's top resources (of the given kinds), with reasons, and which scorer produced them."""
+    team = _team_for_recommendations(session, principal, team_id)
+    ranker = _rankers.get(session, model_folder)
+    found = ranker.recommend(team_key(team.id), kinds=kinds, k=k)
+    rows = {
+        r.id: r
+        for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))
+    }
+    return ranker.mode, [Suggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+
+
+def why_not(
+    session: Session,
+    principal: Principal,
+    team_id: int,
+    resource_id: int,
+    *,
+    model_folder: Path | None = None,
+) -> dict[str, object]:
+    """Where a resource the user names stands for the team, and which features hold it back compared
+    with the team's last recommendation shown."""
+    team = _team_for_recommendations(session, principal, team_id)
+    resource = session.get(Resource, resource_id)
+    if resource is None or resource.is_retired:
+        raise NotFound("resource", "资源", resource_id)
+    ranker = _rankers.get(session, model_folder)
+    return ranker.explain_absence(team_key(team.id), resource_key(resource.id))
+
+
+def teams_for_resource(
+    session: Session, principal: Principal, resource_id: int, *, k: int = 10, model_folder: Path | None = None
+) -> tuple[str, list[TeamSuggestion]]:
+    """For a mentor, an investor or a task owner: teams ranked by both sides' fit."""
+    resource = session.get(Resource, resource_id)
+    if resource is None or resource.is_retired:
+        raise NotFound("resource", "资源", resource_id)
+    if not can_edit_resource(principal, catalogue_ops.ref(resource)):
+        raise Forbidden("see which teams fit this resource", "查看适合该资源的团队")
+    ranker = _rankers.get(session, model_folder)
+    found = ranker.teams_for(resource_key(resource.id), k=k)
+    rows = {
+        t.id: t for t in session.scalars(select(Team).where(Team.id.in_([_id(x.resource) for x in found])))
+    }
+    return ranker.mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+
+
+def _id(key: str) -> int:
+    return int(key.rsplit(":", 1)[1])

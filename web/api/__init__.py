@@ -58,6 +58,8 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         if getattr(info.annotation, "__origin__", None) is list
     }
     for key in request.args:
+        if key == "lang":  # the language switch works on every address
+            continue
         values = request.args.getlist(key)
         data[key] = values if key in listy else values[-1]
     return model.model_validate(data)

@@ -120,6 +120,27 @@ class SearchParams(BaseModel):
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
+class RecommendationParams(BaseModel):
+    """Query string of ``GET /api/v1/teams/<id>/recommendations``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: list[Kind] = Field(default_factory=list)
+    k: int = Field(default=10, ge=1, le=50)
+
+
+class WhyNotParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource_id: Id
+
+
+class TopParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=10, ge=1, le=50)
+
+
 class TeamFields(Body):
     name_zh: Short
     name_en: Short

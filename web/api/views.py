@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import logout_user
 from sqlalchemy import select
 
 from matchmaker.errors import InvalidInput, NotFound
-from matchmaker.operations import accounts, catalogue, spaces, teams
+from matchmaker.operations import accounts, catalogue, matching, spaces, teams
 from matchmaker.permissions import can_edit_space
+from matchmaker.ranking import Reason
 from models import Organization, Role, User
 from web.api import route, schemas
 from web.db import commit, get_session
 from web.extensions import limiter, login_limit
+from web.i18n import current_locale
 from web.realtime import broadcasts
 from web.security import current_principal, require_user
 
@@ -444,3 +447,70 @@ def remove_member(team_id: int, user_id: int) -> Any:
     teams.remove_member(get_session(), current_principal(), team_id, user_id)
     commit()
     return "", 204
+
+
+# Matching -----------------------------------------------------------------------------------------
+
+
+def model_folder() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "models"
+
+
+def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, str]]:
+    zh = current_locale() == "zh"
+    return [{"feature": r.feature, "text": r.zh if zh else r.en} for r in reasons]
+
+
+@route(
+    "/teams/<int:team_id>/recommendations",
+    "GET",
+    "Ranked equipment, pilot lines, mentors, funds and services for a team, with reasons (members, managers)",
+    tag="matching",
+    query=schemas.RecommendationParams,
+)
+def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> Any:
+    mode, found = matching.recommend_for_team(
+        get_session(), current_principal(), team_id, kinds=query.kind, k=query.k, model_folder=model_folder()
+    )
+    return {
+        "mode": mode,
+        "items": [
+            {**catalogue.summary(s.resource), "score": round(s.score, 4), "reasons": _reasons(s.reasons)}
+            for s in found
+        ],
+    }
+
+
+@route(
+    "/teams/<int:team_id>/recommendations/why-not",
+    "GET",
+    "Where a named resource stands for the team, and what holds it back",
+    tag="matching",
+    query=schemas.WhyNotParams,
+)
+def why_not(team_id: int, query: schemas.WhyNotParams) -> Any:
+    result = matching.why_not(
+        get_session(), current_principal(), team_id, query.resource_id, model_folder=model_folder()
+    )
+    held_back = result.pop("held_back_by")
+    return {**result, "resource_id": query.resource_id, "held_back_by": _reasons(tuple(held_back))}  # type: ignore[arg-type]
+
+
+@route(
+    "/resources/<int:resource_id>/recommended-teams",
+    "GET",
+    "Teams that fit a mentor, investor or other resource, by both sides' fit (its person, host, managers)",
+    tag="matching",
+    query=schemas.TopParams,
+)
+def recommended_teams(resource_id: int, query: schemas.TopParams) -> Any:
+    mode, found = matching.teams_for_resource(
+        get_session(), current_principal(), resource_id, k=query.k, model_folder=model_folder()
+    )
+    return {
+        "mode": mode,
+        "items": [
+            {**teams.summary(s.team), "score": round(s.score, 4), "reasons": _reasons(s.reasons)}
+            for s in found
+        ],
+    }
