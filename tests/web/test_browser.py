@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
+from tests.web.live import WAIT, add_equipment, api_token
 
 pytestmark = pytest.mark.browser
 
@@ -74,24 +75,8 @@ def test_the_catalogue_shows_a_new_resource_without_a_reload(
     page.goto(f"{live_server.url}/catalogue?space_id={world.space1.id}")
     expect(page.locator("#results")).to_have_attribute("data-live-joined", f"space:{world.space1.id};")
     page.evaluate("window.__sameDocument = true")
-    token = requests.post(
-        f"{live_server.url}/api/v1/tokens",
-        json={"email": "host@test.example", "password": PASSWORD, "name": "t"},
-        timeout=10,
-    ).json()["token"]
-    created = requests.post(
-        f"{live_server.url}/api/v1/resources",
-        json={
-            "space_id": world.space1.id,
-            "organization_id": world.host1.id,
-            "kind": "equipment",
-            "category": "testing",
-            "name_zh": "聚焦离子束",
-            "name_en": "FIB",
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
+    token = api_token(live_server.url, "host@test.example")
+    created = add_equipment(live_server.url, token, world, "聚焦离子束", "FIB")
     assert created.status_code == 201
     expect(page.locator(f'#results [data-resource-id="{created.json()["id"]}"]')).to_contain_text(
         "聚焦离子束"
@@ -100,7 +85,7 @@ def test_the_catalogue_shows_a_new_resource_without_a_reload(
         f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire",
         json={"reason": "sold"},
         headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+        timeout=WAIT,
     )
     expect(page.locator(f'#results [data-resource-id="{world.equipment1.id}"]')).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True

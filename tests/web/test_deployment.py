@@ -15,8 +15,9 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
-from tests.conftest import PASSWORD, REDIS_URL, World
-from tests.web.test_realtime import WAIT, Listener
+from tests.conftest import REDIS_URL, World
+from tests.web.live import WAIT, Visitor, add_equipment, api_token
+from tests.web.test_realtime import Listener
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -75,28 +76,12 @@ def test_an_event_from_one_process_reaches_a_client_of_the_other(
     first, second = two_processes
     listener = Listener()
     listener.record("resource_changed")
-    viewer = requests.post(
-        f"{second}/api/v1/tokens", json={"email": "founder@test.example", "password": PASSWORD}, timeout=WAIT
-    ).json()["token"]
+    viewer = api_token(second, "founder@test.example")
     listener.client.connect(second, auth={"token": viewer}, transports=["websocket"])
     try:
         assert listener.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)["ok"]
-        host = requests.post(
-            f"{first}/api/v1/tokens", json={"email": "host@test.example", "password": PASSWORD}, timeout=WAIT
-        ).json()["token"]
-        created = requests.post(
-            f"{first}/api/v1/resources",
-            json={
-                "space_id": world.space1.id,
-                "organization_id": world.host1.id,
-                "kind": "equipment",
-                "category": "testing",
-                "name_zh": "晶圆探针台",
-                "name_en": "Wafer prober",
-            },
-            headers={"Authorization": f"Bearer {host}"},
-            timeout=WAIT,
-        )
+        host = api_token(first, "host@test.example")
+        created = add_equipment(first, host, world, "晶圆探针台", "Wafer prober")
         assert created.status_code == 201
         event = listener.wait_for("resource_changed")[0]
         assert event["resource"]["id"] == created.json()["id"]
@@ -108,23 +93,11 @@ def test_logging_out_in_one_process_closes_connections_held_by_the_other(
     two_processes: tuple[str, str], world: World
 ) -> None:
     first, second = two_processes
-    http = requests.Session()
-    token = (
-        http.get(f"{first}/login", timeout=WAIT).text.split('name="csrf-token" content="')[1].split('"')[0]
-    )
-    http.post(
-        f"{first}/login",
-        data={"email": "founder@test.example", "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=WAIT,
-    )
+    visitor = Visitor(first).login("founder@test.example")
     listener = Listener()
-    listener.client.connect(
-        second, headers={"Cookie": f"session={http.cookies['session']}"}, transports=["polling"]
-    )
+    listener.client.connect(second, headers={"Cookie": visitor.cookie}, transports=["polling"])
     assert listener.client.connected
-    token = http.get(f"{first}/", timeout=WAIT).text.split('name="csrf-token" content="')[1].split('"')[0]
-    http.post(f"{first}/logout", data={"csrf_token": token}, allow_redirects=False, timeout=WAIT)
+    visitor.logout()
     assert listener.disconnected.wait(WAIT), "the connection held by the other process survived the logout"
 
 

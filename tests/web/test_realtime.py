@@ -11,32 +11,11 @@ import requests
 import socketio
 
 from tests.conftest import PASSWORD, LiveServer, World
+from tests.web.live import WAIT, Visitor, add_equipment, api_token
 
-WAIT = 10  # seconds a test waits for an event before it fails; never a sleep
 # The first test proves the WebSocket transport; the rest use long-polling, whose client closes at once
 # (the WebSocket client waits up to 3 s for the development server's closing handshake).
 TRANSPORTS = ["polling"]
-
-
-def session_cookie(server: LiveServer, email: str) -> str:
-    http = requests.Session()
-    page = http.get(f"{server.url}/login").text
-    token = page.split('name="csrf-token" content="')[1].split('"')[0]
-    response = http.post(
-        f"{server.url}/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-    )
-    assert response.status_code == 302
-    return f"session={http.cookies['session']}"
-
-
-def api_token(server: LiveServer, email: str) -> str:
-    response = requests.post(
-        f"{server.url}/api/v1/tokens", json={"email": email, "password": PASSWORD, "name": "t"}, timeout=WAIT
-    )
-    assert response.status_code == 201
-    return str(response.json()["token"])
 
 
 class Listener:
@@ -64,6 +43,10 @@ class Listener:
         return self.received[name]
 
 
+def connect_as(listener: Listener, base: str, email: str) -> None:
+    listener.client.connect(base, auth={"token": api_token(base, email)}, transports=TRANSPORTS)
+
+
 @pytest.fixture
 def listener() -> Iterator[Listener]:
     created = Listener()
@@ -78,26 +61,14 @@ def test_the_catalogue_event_reaches_a_subscribed_client(
     listener.record("resource_changed")
     listener.client.connect(
         live_server.url,
-        headers={"Cookie": session_cookie(live_server, "founder@test.example")},
+        headers={"Cookie": Visitor(live_server.url).login("founder@test.example").cookie},
         transports=["websocket"],
     )
     ack = listener.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)
     assert ack == {"ok": True, "room": f"space:{world.space1.id}"}
 
-    host = api_token(live_server, "host@test.example")
-    created = requests.post(
-        f"{live_server.url}/api/v1/resources",
-        json={
-            "space_id": world.space1.id,
-            "organization_id": world.host1.id,
-            "kind": "equipment",
-            "category": "testing",
-            "name_zh": "探针台",
-            "name_en": "Probe station",
-        },
-        headers={"Authorization": f"Bearer {host}"},
-        timeout=WAIT,
-    )
+    host = api_token(live_server.url, "host@test.example")
+    created = add_equipment(live_server.url, host, world, "探针台", "Probe station")
     assert created.status_code == 201
     event = listener.wait_for("resource_changed")[0]
     assert event["action"] == "added"
@@ -119,32 +90,14 @@ def test_a_client_of_another_space_does_not_hear_it(
     live_server: LiveServer, world: World, listener: Listener
 ) -> None:
     listener.record("resource_changed")
-    listener.client.connect(
-        live_server.url,
-        auth={"token": api_token(live_server, "manager2@test.example")},
-        transports=TRANSPORTS,
-    )
+    connect_as(listener, live_server.url, "manager2@test.example")
     assert listener.client.call("join", {"room": "space", "id": world.space2.id}, timeout=WAIT)["ok"]
     probe = Listener()
     probe.record("resource_changed")
-    probe.client.connect(
-        live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS
-    )
+    connect_as(probe, live_server.url, "founder@test.example")
     assert probe.client.call("join", {"room": "space", "id": world.space1.id}, timeout=WAIT)["ok"]
-    host = api_token(live_server, "host@test.example")
-    requests.post(
-        f"{live_server.url}/api/v1/resources",
-        json={
-            "space_id": world.space1.id,
-            "organization_id": world.host1.id,
-            "kind": "equipment",
-            "category": "testing",
-            "name_zh": "台",
-            "name_en": "Bench",
-        },
-        headers={"Authorization": f"Bearer {host}"},
-        timeout=WAIT,
-    )
+    host = api_token(live_server.url, "host@test.example")
+    add_equipment(live_server.url, host, world, "台", "Bench")
     probe.wait_for("resource_changed")  # the space-1 listener heard it, so it has been emitted
     probe.client.disconnect()
     assert "resource_changed" not in listener.received
@@ -160,7 +113,7 @@ def test_connections_without_a_login_are_refused(live_server: LiveServer, world:
 
 def test_connections_from_another_origin_are_refused(live_server: LiveServer, world: World) -> None:
     client = socketio.Client(reconnection=False)
-    cookie = session_cookie(live_server, "founder@test.example")
+    cookie = Visitor(live_server.url).login("founder@test.example").cookie
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(
             live_server.url,
@@ -188,7 +141,7 @@ def test_connections_from_another_origin_are_refused(live_server: LiveServer, wo
 def test_room_joins_are_checked_like_http_reads(
     live_server: LiveServer, world: World, listener: Listener, who: str, room: str, allowed: bool
 ) -> None:
-    host = api_token(live_server, "host@test.example")
+    host = api_token(live_server.url, "host@test.example")
     requests.post(
         f"{live_server.url}/api/v1/resources/{world.equipment1.id}/retire",
         json={"reason": "x"},
@@ -202,9 +155,7 @@ def test_room_joins_are_checked_like_http_reads(
         "retired-resource": {"room": "resource", "id": world.equipment1.id},
         "no-such-space": {"room": "space", "id": 987654},
     }[room]
-    listener.client.connect(
-        live_server.url, auth={"token": api_token(live_server, f"{who}@test.example")}, transports=TRANSPORTS
-    )
+    connect_as(listener, live_server.url, f"{who}@test.example")
     ack = listener.client.call("join", request, timeout=WAIT)
     assert ack["ok"] is allowed, ack
     if not allowed:
@@ -214,9 +165,7 @@ def test_room_joins_are_checked_like_http_reads(
 def test_a_malformed_join_gets_an_error_not_a_crash(
     live_server: LiveServer, world: World, listener: Listener
 ) -> None:
-    listener.client.connect(
-        live_server.url, auth={"token": api_token(live_server, "founder@test.example")}, transports=TRANSPORTS
-    )
+    connect_as(listener, live_server.url, "founder@test.example")
     ack = listener.client.call("join", {"room": "space", "id": "one", "extra": 1}, timeout=WAIT)
     assert ack["ok"] is False
     assert ack["error"]["code"] == "invalid_input"
@@ -225,19 +174,10 @@ def test_a_malformed_join_gets_an_error_not_a_crash(
 def test_logout_disconnects_the_users_live_connections(
     live_server: LiveServer, world: World, listener: Listener
 ) -> None:
-    http = requests.Session()
-    token = http.get(f"{live_server.url}/login").text.split('name="csrf-token" content="')[1].split('"')[0]
-    http.post(
-        f"{live_server.url}/login",
-        data={"email": "founder@test.example", "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-    )
-    listener.client.connect(
-        live_server.url, headers={"Cookie": f"session={http.cookies['session']}"}, transports=TRANSPORTS
-    )
+    visitor = Visitor(live_server.url).login("founder@test.example")
+    listener.client.connect(live_server.url, headers={"Cookie": visitor.cookie}, transports=TRANSPORTS)
     assert listener.client.connected
-    token = http.get(f"{live_server.url}/").text.split('name="csrf-token" content="')[1].split('"')[0]
-    http.post(f"{live_server.url}/logout", data={"csrf_token": token}, allow_redirects=False)
+    visitor.logout()
     assert listener.disconnected.wait(WAIT), "still connected after logout"
 
 
@@ -245,11 +185,9 @@ def test_a_team_application_reaches_the_managers_room(
     live_server: LiveServer, world: World, listener: Listener
 ) -> None:
     listener.record("team_changed")
-    listener.client.connect(
-        live_server.url, auth={"token": api_token(live_server, "manager@test.example")}, transports=TRANSPORTS
-    )
+    connect_as(listener, live_server.url, "manager@test.example")
     assert listener.client.call("join", {"room": "managers", "id": world.space1.id}, timeout=WAIT)["ok"]
-    applicant = api_token(live_server, "outsider@test.example")
+    applicant = api_token(live_server.url, "outsider@test.example")
     response = requests.post(
         f"{live_server.url}/api/v1/teams",
         json={"space_id": world.space1.id, "name_zh": "新团队", "name_en": "New team"},
