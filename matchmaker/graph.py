@@ -160,20 +160,27 @@ class InteractionGraph:
         (Common-neighbour scores between the two sides of a bipartite graph are always zero; a walk
         of odd length is what connects a team to items it has not used.)
         """
-        node = (TEAM, team_id)
-        if node not in self._team_index:
-            return {}
-        a = self.biadjacency()
-        if a.getrow(self._team_index[node]).nnz == 0:
-            return {}
-        team_out, item_out, degree = self._walk_matrices(alpha)
-        start = team_out.getrow(self._team_index[node])
-        reach = (start @ item_out) @ team_out  # 1 x items
-        scores = np.asarray(reach.todense()).ravel()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = np.where(degree > 0, scores / np.power(degree, beta), 0.0)
+        scores = self.proximity_scores(team_id, alpha=alpha, beta=beta)
         order = np.argsort(-scores, kind="stable")
         return {self.items[i]: float(scores[i]) for i in order if scores[i] > 0}
+
+    def proximity_scores(self, team_id: int, *, alpha: float = 1.0, beta: float = 0.5) -> np.ndarray:
+        """``proximity`` as an array over all items in their order (zeros for the unreachable); the
+        form a hot path wants."""
+        scores = np.zeros(len(self.items))
+        node = (TEAM, team_id)
+        if node not in self._team_index:
+            return scores
+        row = self._team_index[node]
+        a = self.biadjacency()
+        if a.indptr[row] == a.indptr[row + 1]:
+            return scores
+        team_out, item_out, degree = self._walk_matrices(alpha)
+        reach = (team_out[row] @ item_out) @ team_out  # 1 x items
+        reached = reach.tocoo()
+        scores[reached.col] = reached.data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(degree > 0, scores / np.power(degree, beta), 0.0)
 
     def _walk_matrices(self, alpha: float) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
         """Transition matrices (team → item, item → team) and item degrees, computed once per alpha."""

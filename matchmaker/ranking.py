@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from matchmaker.datasets import Dataset, Entity, label, time_split
 from matchmaker.graph import Interaction, InteractionGraph
@@ -84,10 +85,21 @@ class Signals:
 
         # Content: one vocabulary over both sides, so a team's needs and a resource's description meet.
         vectorizer = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, dtype=np.float32)
-        vectorizer.fit([e.text for e in teams] + [e.text for e in resources])
-        self.team_text = vectorizer.transform([e.text for e in teams]).tocsr()
-        self.res_text = vectorizer.transform([e.text for e in resources]).tocsr()
+        matrix = vectorizer.fit_transform([e.text for e in teams] + [e.text for e in resources]).tocsr()
+        self.team_text = matrix[: len(teams)]
+        self.res_text = matrix[len(teams) :]
+        self.res_text_t = self.res_text.T.tocsr()  # terms x resources: one team's row times this is fast
         self.vectorizer = vectorizer
+        self.term_names = vectorizer.get_feature_names_out()
+        # Each space's resource positions (resources without a space are open to every space).
+        open_to_all = [i for i, r in enumerate(resources) if not r.meta.get("space")]
+        by_space: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(resources):
+            if r.meta.get("space"):
+                by_space[r.meta["space"]].append(i)
+        self.space_pools = {space: np.array(sorted(ids + open_to_all)) for space, ids in by_space.items()}
+        self.shared_pool = np.array(open_to_all, dtype=int)
+        self._rows_for: tuple[int, np.ndarray, np.ndarray] | None = None
 
         tags = sorted({t for e in teams + resources for t in e.tags})
         tag_pos = {t: i for i, t in enumerate(tags)}
@@ -140,8 +152,7 @@ class Signals:
         if len(allowed) <= limit:
             return allowed
         t = self.team_pos[team]
-        content = self._content_row(t)[allowed]
-        walk = self._walk_row(t)[allowed]
+        content, walk = (row[allowed] for row in self._rows(t))
         picked: list[np.ndarray] = [
             allowed[np.argsort(-content, kind="stable")[: limit // 2]],
             allowed[np.argsort(-walk, kind="stable")[: limit // 4]],
@@ -152,16 +163,22 @@ class Signals:
 
     # Features -----------------------------------------------------------------------------------
 
+    def _rows(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Content similarity and walk proximity of team ``t`` to every resource, computed once per
+        team (retrieval and features both need them)."""
+        if self._rows_for is None or self._rows_for[0] != t:
+            content = np.asarray((self.team_text[t] @ self.res_text_t).todense()).ravel()
+            # Resources are the graph's only items here, in position order.
+            walk = self.graph.proximity_scores(t)[: len(self.resource_ids)]
+            top = walk.max(initial=0.0)
+            self._rows_for = (t, content, walk / top if top > 0 else walk)
+        return self._rows_for[1], self._rows_for[2]
+
     def _content_row(self, t: int) -> np.ndarray:
-        text = np.asarray((self.res_text @ self.team_text.getrow(t).T).todense()).ravel()
-        return text
+        return self._rows(t)[0]
 
     def _walk_row(self, t: int) -> np.ndarray:
-        scores = np.zeros(len(self.resource_ids))
-        for node, value in self.graph.proximity(t).items():
-            scores[node[1]] = value
-        top = scores.max(initial=0.0)
-        return scores / top if top > 0 else scores
+        return self._rows(t)[1]
 
     def features(self, team: str, positions: np.ndarray) -> np.ndarray:
         """The feature matrix (rows: the given resource positions, columns: FEATURES)."""
@@ -227,13 +244,7 @@ class Ranker:
         space = s.data.teams[team].meta.get("space")
         if not space:
             return np.arange(len(s.resource_ids))
-        return np.array(
-            [
-                i
-                for i, r in enumerate(s.resource_ids)
-                if s.data.resources[r].meta.get("space") in (space, None)
-            ]
-        )
+        return s.space_pools.get(space, s.shared_pool)
 
     def score(self, team: str, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = self.signals.features(team, positions)
@@ -334,7 +345,7 @@ class Ranker:
     def _predict(self, x: np.ndarray) -> np.ndarray:
         if self.model is None:
             return cold_start_score(x)
-        with threadpool_limits(1):
+        with _one_thread():
             predicted: np.ndarray = self.model.predict_proba(x)[:, 1]
             return predicted
 
@@ -358,7 +369,8 @@ class Ranker:
             chosen.append(pick)
             available[pick] = False
             closest = np.maximum(closest, similarity[pick])
-        rest = [i for i in order if i not in set(head[chosen].tolist())]
+        picked = set(head[chosen].tolist())
+        rest = [i for i in order if i not in picked]
         return np.concatenate([head[chosen], np.array(rest, dtype=int)])[:k]
 
     def _reasons(
@@ -430,7 +442,7 @@ class Ranker:
         cut out of a longer word reads as nonsense."""
         s = self.signals
         both = s.team_text.getrow(s.team_pos[team]).multiply(s.res_text.getrow(position)).tocsr()
-        names = s.vectorizer.get_feature_names_out()
+        names = s.term_names
         words: list[str] = []
         for i in both.indices[np.argsort(-both.data, kind="stable")]:
             term = str(names[i])
@@ -503,6 +515,18 @@ def _neutral(x: np.ndarray) -> np.ndarray:
         return neutral
 
 
+_controller: Any = None
+
+
+def _one_thread() -> Any:
+    """Numeric libraries on one thread (a busy 2-core host is faster so); the controller is made once,
+    since inspecting the loaded libraries costs milliseconds per call."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1)
+
+
 _STAGE_ZH = {"nursery": "创业苗圃", "incubator": "孵化器", "accelerator": "加速器"}
 
 
@@ -564,7 +588,7 @@ def train(data: Dataset, *, seed: int = 0) -> Ranker:
             l2_regularization=1.0,
             random_state=seed,
         )
-        with threadpool_limits(1):
+        with _one_thread():
             model.fit(x, y)
     return Ranker(Signals(data), model)
 
