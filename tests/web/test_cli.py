@@ -39,37 +39,19 @@ def test_seed_names_an_unknown_space(runner: CliRunner) -> None:
 
 def test_user_create_with_a_role(runner: CliRunner) -> None:
     runner.invoke(main, ["seed", "ic-design"])
-    created = runner.invoke(
-        main,
-        [
-            "user",
-            "create",
-            "--email",
-            "boss@example.com",
-            "--name",
-            "Boss",
-            "--password",
-            "long enough password",
-            "--role",
-            "manager",
-            "--space",
-            "ic-design",
-        ],
-    )
+    boss = [
+        "user",
+        "create",
+        "--email",
+        "boss@example.com",
+        "--name",
+        "Boss",
+        "--password",
+        "long enough password",
+    ]
+    created = runner.invoke(main, [*boss, "--role", "manager", "--space", "ic-design"])
     assert created.exit_code == 0, created.output
-    again = runner.invoke(
-        main,
-        [
-            "user",
-            "create",
-            "--email",
-            "boss@example.com",
-            "--name",
-            "Boss",
-            "--password",
-            "long enough password",
-        ],
-    )
+    again = runner.invoke(main, boss)
     assert again.exit_code == 2
     assert "already exists" in again.output
     weak = runner.invoke(

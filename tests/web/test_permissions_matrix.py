@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Client, World
+from tests.conftest import ROLE_NAMES, Client, World
 
 Request = Callable[[Client, World], Any]
 
@@ -138,20 +138,7 @@ ACTIONS: dict[str, tuple[Request, dict[str, int]]] = {
         {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
     ),
 }
-ROLES = (
-    "anonymous",
-    "admin",
-    "manager",
-    "host",
-    "mentor",
-    "investor",
-    "founder",
-    "member",
-    "other_founder",
-    "manager2",
-    "host2",
-    "outsider",
-)
+ROLES = ("anonymous", *ROLE_NAMES)
 CASES = [(action, role) for action in ACTIONS for role in ROLES]
 
 
