@@ -36,6 +36,37 @@ class TeamChanged(Event):
     member_user_ids: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class BookingChanged(Event):
+    """A booking was made, offered, approved, moved, cancelled, checked in or released.
+
+    ``public`` is what anyone who can see the resource's calendar may know (the slot is taken);
+    ``private`` adds the team and the money, for the team and the resource's hosts.
+    """
+
+    name = "booking_changed"
+    action: str
+    space_id: int
+    resource_id: int
+    organization_id: int
+    team_id: int
+    public: dict[str, Any]
+    private: dict[str, Any]
+    member_user_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CalendarChanged(Event):
+    """A resource's blackouts or opening hours changed: calendars showing it should redraw."""
+
+    name = "calendar_changed"
+    action: str  # "blackout_added" | "blackout_removed" | "availability_changed"
+    space_id: int
+    resource_id: int
+    organization_id: int
+    payload: dict[str, Any]
+
+
 def record(session: Session, event: Event) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

@@ -77,3 +77,64 @@ def check_admission(current: str, decision: str) -> None:
             "该入驻申请已经审核过了。",
             details={"admission_status": current},
         )
+
+
+# Bookings. A waitlist offer is "held" until the team accepts it; a booking that needs the host's
+# approval is "pending". Only confirmed bookings can be checked in.
+HELD, CONFIRMED, CHECKED_IN, COMPLETED, CANCELLED, EXPIRED, NO_SHOW = (
+    "held",
+    "confirmed",
+    "checked_in",
+    "completed",
+    "cancelled",
+    "expired",
+    "no_show",
+)
+BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
+    HELD: frozenset({PENDING, CONFIRMED, CANCELLED, EXPIRED}),
+    PENDING: frozenset({CONFIRMED, REJECTED, CANCELLED, EXPIRED}),
+    CONFIRMED: frozenset({CHECKED_IN, CANCELLED, NO_SHOW}),
+    CHECKED_IN: frozenset({COMPLETED}),
+    COMPLETED: frozenset(),
+    CANCELLED: frozenset(),
+    REJECTED: frozenset(),
+    EXPIRED: frozenset(),
+    NO_SHOW: frozenset(),
+}
+BOOKING_STATUS_NAMES = {
+    HELD: ("offered to you", "候补待确认"),
+    PENDING: ("awaiting approval", "待审批"),
+    CONFIRMED: ("confirmed", "已确认"),
+    CHECKED_IN: ("checked in", "已签到"),
+    COMPLETED: ("completed", "已完成"),
+    CANCELLED: ("cancelled", "已取消"),
+    REJECTED: ("rejected", "已拒绝"),
+    EXPIRED: ("expired", "已过期"),
+    NO_SHOW: ("released as a no-show", "未签到已释放"),
+}
+# What each move is called in messages.
+_BOOKING_MOVES = {
+    CONFIRMED: ("confirm", "确认"),
+    PENDING: ("accept", "接受"),
+    CHECKED_IN: ("check in", "签到"),
+    COMPLETED: ("check out", "签退"),
+    CANCELLED: ("cancel", "取消"),
+    REJECTED: ("reject", "拒绝"),
+    EXPIRED: ("expire", "过期处理"),
+    NO_SHOW: ("release", "释放"),
+}
+
+
+def check_booking_move(current: str, target: str) -> None:
+    if target in BOOKING_TRANSITIONS.get(current, frozenset()):
+        return
+    move_en, move_zh = _BOOKING_MOVES.get(target, (target, target))
+    now_en, now_zh = BOOKING_STATUS_NAMES.get(current, (current, current))
+    code = "already_cancelled" if current == CANCELLED and target == CANCELLED else "invalid_transition"
+    error = InvalidTransition(
+        f"You cannot {move_en} a booking that is {now_en}.",
+        f"状态为“{now_zh}”的预约不能{move_zh}。",
+        details={"status": current, "wanted": target},
+    )
+    error.code = code
+    raise error

@@ -98,7 +98,7 @@ def can_edit_resource(p: Principal, r: ResourceRef) -> bool:
 
 def can_retire_resource(p: Principal, r: ResourceRef) -> bool:
     """A mentor may edit their own profile but retiring it is the organisation's or manager's call."""
-    return p.is_manager_of(r.space_id) or (r.space_id, r.organization_id) in p.organizations
+    return can_run_resource(p, r)
 
 
 # Teams --------------------------------------------------------------------------------------------
@@ -147,6 +147,33 @@ def can_apply_to_space(p: Principal, space_id: int) -> bool:
 
 def can_list_teams(p: Principal, space_id: int) -> bool:
     return p.is_manager_of(space_id) or p.is_staff_in(space_id)
+
+
+# Bookings -----------------------------------------------------------------------------------------
+
+
+def can_run_resource(p: Principal, r: ResourceRef) -> bool:
+    """The host organisation's staff and the space's managers set hours and blackouts, approve bookings,
+    certify users and see who booked what."""
+    return p.is_manager_of(r.space_id) or (r.space_id, r.organization_id) in p.organizations
+
+
+def can_book_for(p: Principal, t: TeamRef) -> bool:
+    """Members book for their own team; a manager may book on a team's behalf."""
+    return is_member(p, t) or p.is_manager_of(t.space_id)
+
+
+def can_handle_booking(p: Principal, t: TeamRef, r: ResourceRef) -> bool:
+    """Cancel, move or check in: the booking team's members, or the resource's hosts and managers."""
+    return can_book_for(p, t) or can_run_resource(p, r)
+
+
+def can_set_allowances(p: Principal, space_id: int) -> bool:
+    return p.is_manager_of(space_id)
+
+
+def can_join_organization_room(p: Principal, space_id: int, organization_id: int) -> bool:
+    return p.is_manager_of(space_id) or (space_id, organization_id) in p.organizations
 
 
 # Real-time rooms: a join is allowed exactly when the matching HTTP read is.

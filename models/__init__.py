@@ -2,6 +2,23 @@
 
 from models.audit import AuditEntry
 from models.base import Base
+from models.bookings import (
+    ACTIVE_STATUSES,
+    Allowance,
+    Availability,
+    Blackout,
+    BlackoutEffect,
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    CalendarFeed,
+    Certification,
+    Charge,
+    ChargeKind,
+    IdempotencyRecord,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from models.interactions import Interaction, InteractionKind
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
@@ -10,11 +27,24 @@ from models.tasks import Task, TaskStatus
 from models.teams import AdmissionStatus, Stage, StageChange, Team, TeamMember, TeamRole
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "AdmissionStatus",
+    "Allowance",
     "ApiToken",
     "AuditEntry",
+    "Availability",
     "Base",
+    "Blackout",
+    "BlackoutEffect",
+    "Booking",
+    "BookingSeries",
+    "BookingStatus",
+    "CalendarFeed",
+    "Certification",
+    "Charge",
+    "ChargeKind",
     "EntityNature",
+    "IdempotencyRecord",
     "Interaction",
     "InteractionKind",
     "Membership",
@@ -33,4 +63,6 @@ __all__ = [
     "TeamMember",
     "TeamRole",
     "User",
+    "WaitlistEntry",
+    "WaitlistStatus",
 ]
