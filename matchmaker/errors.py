@@ -41,6 +41,7 @@ _FIELD_CODES = {
     "enum": "not_a_choice",
     "json_invalid": "not_json",
     "finite_number": "not_a_number",
+    "timezone_aware": "needs_timezone",
 }
 _FIELD_CODE_PREFIXES = (
     (("int_", "float_", "decimal_parsing", "decimal_type"), "not_a_number"),

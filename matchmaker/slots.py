@@ -325,7 +325,7 @@ def alternatives(occupancy: Occupancy, start: datetime, end: datetime, now: date
     step = timedelta(minutes=rules.slot_minutes)
     best = timedelta(0)
     for s in occupancy.grid(start, end):
-        e = end - step
+        e = end
         while e - s >= timedelta(minutes=rules.min_minutes) and e - s > best:
             if occupancy.is_bookable(s, e, now):
                 shorter, best = (s, e), e - s

@@ -59,11 +59,12 @@ def create_app(
     presence.init_app(app)
     from web.api import bp as api_bp
     from web.auth.views import bp as auth_bp
+    from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
 
-    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, api_bp):
+    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, bookings_bp, api_bp):
         app.register_blueprint(blueprint)
 
     from web import pages

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
@@ -261,6 +261,7 @@ NULLABLE = frozenset(
         "built_by_institute",
         "public_tech_platform_name",
         "other_systems",
+        "certification_lapse_days",
     }
 )
 
@@ -282,3 +283,138 @@ def changes(model: BaseModel) -> dict[str, Any]:
             details={"fields": {"body": "empty"}},
         )
     return sent
+
+
+# Bookings -----------------------------------------------------------------------------------------
+
+Minutes = Annotated[int, Field(ge=1, le=31 * 24 * 60)]
+Unit = Annotated[int, Field(ge=1, le=1000)]
+BookableKind = Literal["equipment", "pilot_line", "workspace"]
+
+
+class RepeatIn(Body):
+    frequency: Literal["weekly", "daily"]
+    count: int = Field(ge=2, le=52)
+    skip_conflicts: bool = False
+
+
+class BookingIn(Body):
+    team_id: Id
+    resource_id: Id
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    unit: Unit | None = None
+    note: Long = ""
+    repeat: RepeatIn | None = None
+
+
+class QuoteIn(Body):
+    team_id: Id
+    resource_id: Id
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class MoveIn(Body):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Printable] = ""
+
+
+class DecisionIn(Body):
+    approve: bool
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Printable] = ""
+
+
+class BlackoutIn(Body):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Short
+    effect: Literal["cancel", "flag"] = "cancel"
+    unit: Unit | None = None
+
+
+class OpeningIn(Body):
+    weekday: int = Field(ge=0, le=6)
+    start: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, StringConstraints(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+
+
+class AvailabilityUpdate(Body):
+    weekly_hours: list[OpeningIn] | None = Field(default=None, max_length=50)
+    slot_minutes: Literal[5, 10, 15, 20, 30, 60, 120, 240, 1440] | None = None
+    min_minutes: Minutes | None = None
+    max_minutes: Minutes | None = None
+    lead_minutes: int | None = Field(default=None, ge=0, le=30 * 24 * 60)
+    horizon_days: int | None = Field(default=None, ge=1, le=730)
+    buffer_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    units: Unit | None = None
+    requires_certification: bool | None = None
+    certification_lapse_days: int | None = Field(default=None, ge=1, le=3650)
+    requires_approval: bool | None = None
+    approval_hold_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    free_cancel_hours: int | None = Field(default=None, ge=0, le=24 * 60)
+    late_cancel_fee_percent: int | None = Field(default=None, ge=0, le=100)
+    checkin_grace_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    open_to_other_spaces: bool | None = None
+
+
+class CertificationIn(Body):
+    user_id: Id
+    expires_at: AwareDatetime | None = None
+
+
+class AllowanceIn(Body):
+    resource_kind: BookableKind
+    stage: Literal["nursery", "incubator", "accelerator"]
+    free_hours_per_month: int = Field(ge=0, le=744)
+    discount_percent: int = Field(default=0, ge=0, le=100)
+    max_hours_per_month: int | None = Field(default=None, ge=0, le=744)
+
+
+class WaitlistIn(Body):
+    team_id: Id
+    resource_id: Id
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class FeedIn(Body):
+    rotate: bool = False
+
+
+class RangeParams(BaseModel):
+    """``start`` and ``end`` as ISO 8601 with a zone (``2026-11-24T00:00:00+08:00``, or ``Z``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class WeekParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    week: date | None = None
+
+
+class TeamBookingsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: Id
+    include_past: bool = False
+
+
+class SlotParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: Id
+    minutes: Minutes
+    tag: Slug | None = None
+    resource_id: Id | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    limit: int = Field(default=10, ge=1, le=50)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from matchmaker import events
 from web.extensions import socketio
@@ -24,6 +25,32 @@ def publish(committed: Iterable[events.Event]) -> None:
             socketio.emit(event.name, payload, to=rooms.managers(event.space_id), namespace=NAMESPACE)
             for user_id in event.member_user_ids:
                 socketio.emit(event.name, payload, to=rooms.user(user_id), namespace=NAMESPACE)
+        elif isinstance(event, events.BookingChanged):
+            # Anyone watching the calendar learns the slot is taken; who took it goes only to the team,
+            # the host organisation and the space's managers.
+            public = {"action": event.action, "booking": event.public}
+            private = {"action": event.action, "booking": event.private}
+            to_rooms(event.name, public, [rooms.resource(event.resource_id), rooms.space(event.space_id)])
+            private_rooms = [rooms.organization(event.organization_id), rooms.managers(event.space_id)]
+            private_rooms += [rooms.user(u) for u in event.member_user_ids]
+            to_rooms("my_booking_changed", private, private_rooms)
+        elif isinstance(event, events.CalendarChanged):
+            changed = {"action": event.action, "resource_id": event.resource_id, "detail": event.payload}
+            to_rooms(
+                event.name,
+                changed,
+                [
+                    rooms.resource(event.resource_id),
+                    rooms.space(event.space_id),
+                    rooms.organization(event.organization_id),
+                ],
+            )
+
+
+def to_rooms(name: str, payload: dict[str, Any], room_names: list[str]) -> None:
+    """Emit once to every connection in any of the rooms, even one that sits in several of them
+    (python-socketio accepts a list of rooms; its type stubs only say str)."""
+    socketio.emit(name, payload, to=room_names, namespace=NAMESPACE)  # type: ignore[arg-type]
 
 
 def disconnect_user(user_id: int) -> None:

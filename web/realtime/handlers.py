@@ -14,7 +14,7 @@ from matchmaker import permissions
 from matchmaker.errors import Forbidden, NotAuthenticated, NotFound
 from matchmaker.operations import accounts, catalogue, spaces
 from matchmaker.permissions import Principal
-from models import User
+from models import Organization, User
 from web.db import get_session
 from web.errors import public_message
 from web.extensions import socketio
@@ -80,7 +80,9 @@ def on_disconnect(*_reason: Any) -> None:
 
 @socketio.on("join", namespace=NAMESPACE)
 def on_join(data: Any) -> dict[str, Any]:
-    """``{"room": "space"|"resource"|"managers"|"user", "id": n}``; answers ``{"ok": true, "room": ...}``."""
+    """``{"room": "space"|"resource"|"managers"|"organization"|"user", "id": n}``.
+
+    Answers ``{"ok": true, "room": ...}``."""
     principal = _principal_or_disconnect()
     if principal is None:
         return {"ok": False}
@@ -99,7 +101,12 @@ def on_leave(data: Any) -> dict[str, Any]:
         wanted = JoinIn.model_validate(data)
     except ValidationError as exc:
         return {"ok": False, **public_message(exc)}
-    room = {"space": rooms.space, "resource": rooms.resource, "managers": rooms.managers}.get(wanted.room)
+    room = {
+        "space": rooms.space,
+        "resource": rooms.resource,
+        "managers": rooms.managers,
+        "organization": rooms.organization,
+    }.get(wanted.room)
     if room is not None:
         leave_room(room(wanted.id))
     return {"ok": True}
@@ -119,6 +126,13 @@ def _authorised_room(principal: Principal, wanted: JoinIn) -> str:
         if not principal.is_manager_of(wanted.id):
             raise Forbidden("follow this space's admissions", "关注该空间的入驻审核")
         return rooms.managers(wanted.id)
+    if wanted.room == "organization":
+        org = session.get(Organization, wanted.id)
+        if org is None:
+            raise NotFound("organisation", "机构", wanted.id)
+        if not permissions.can_join_organization_room(principal, org.space_id, org.id):
+            raise Forbidden("follow this organisation's bookings", "关注该机构的预约")
+        return rooms.organization(wanted.id)
     if wanted.room == "user":
         if not permissions.can_join_user_room(principal, wanted.id):
             raise Forbidden("follow another person's notifications", "查看他人的通知")

@@ -23,3 +23,8 @@ def token(token_id: int) -> str:
 def managers(space_id: int) -> str:
     """The managers of a space: admission applications and team changes arrive here."""
     return f"space:{space_id}:managers"
+
+
+def organization(organization_id: int) -> str:
+    """A host organisation's staff (and the space's managers): bookings of its equipment arrive here."""
+    return f"organization:{organization_id}"

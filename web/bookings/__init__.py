@@ -1,0 +1,1 @@
+"""Booking pages: resource calendars, my bookings, my equipment, a space's week, and iCalendar feeds."""
