@@ -270,7 +270,7 @@ class Occupancy:
         """Aligned start times inside opening hours within the window, in order."""
         step = timedelta(minutes=self.rules.slot_minutes)
         for s, e in opening_intervals(self.rules, window_start, window_end):
-            moment = _align_up(self.rules, s)
+            moment = align_up(self.rules, s)
             while moment < e:
                 yield moment
                 moment += step
@@ -283,7 +283,8 @@ class Occupancy:
                 yield start
 
 
-def _align_up(rules: Rules, moment: datetime) -> datetime:
+def align_up(rules: Rules, moment: datetime) -> datetime:
+    """The first slot boundary of the space's clock at or after ``moment``."""
     local = _local(moment, rules.zone).replace(second=0, microsecond=0)
     if local < _local(moment, rules.zone):
         local += MINUTE

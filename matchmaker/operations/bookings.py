@@ -1065,8 +1065,13 @@ def check_out(
     used_until = min(max(now, booking.starts_at), booking.ends_at)
     freed = booking.blocked_until
     if used_until < booking.ends_at:
-        buffer = booking.blocked_until - booking.ends_at
-        booking.blocked_until = max(used_until, booking.starts_at + slots.MINUTE) + buffer
+        # Leaving early gives the rest back, from the next slot boundary on.
+        rules = rules_of(booking.resource, availability_of(session, booking.resource))
+        booking.ends_at = max(
+            slots.align_up(rules, used_until), booking.starts_at + timedelta(minutes=rules.slot_minutes)
+        )
+        booking.ends_at = min(booking.ends_at, freed - rules.buffer)
+        booking.blocked_until = booking.ends_at + rules.buffer
     checked_in = booking.checked_in_at or booking.starts_at
     hours = max(0.0, (used_until - checked_in) / timedelta(hours=1))
     session.add(
