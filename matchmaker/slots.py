@@ -110,8 +110,8 @@ class Closure:
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    """Half-open ranges: 10:00–12:00 and 12:00–14:00 do not overlap."""
-    return a_start < b_end and b_start < a_end
+    """Half-open ranges: 10:00–12:00 and 12:00–14:00 do not overlap; an empty range overlaps nothing."""
+    return a_start < a_end and b_start < b_end and a_start < b_end and b_start < a_end
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -440,11 +440,8 @@ def test_the_slot_finder_ranks_equipment_with_the_capability_by_start_then_price
     )
     db.commit()
     api["founder"].book(world.team1.id, cheap.id, TUE_10 - timedelta(hours=1), TUE_14)
-    found = api["founder"].get(
-        f"/slots?team_id={world.team1.id}&tag=sem-imaging&minutes=240&start={iso(TUE_10 - timedelta(hours=1))}".replace(
-            "+", "%2B"
-        )
-    )
+    start = iso(TUE_10 - timedelta(hours=1)).replace("+", "%2B")
+    found = api["founder"].get(f"/slots?team_id={world.team1.id}&tag=sem-imaging&minutes=240&start={start}")
     assert found.status_code == 200, found.json
     items = found.json["items"]
     assert [i["resource"]["id"] for i in items] == [world.equipment1.id, cheap.id]
