@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import Engine
 
 from tests.conftest import REDIS_URL, World
+from tests.web.booking_support import iso, next_week
 from tests.web.live import WAIT, Visitor, add_equipment, api_token
 from tests.web.test_realtime import Listener
 
@@ -114,3 +115,49 @@ def test_the_login_limit_holds_across_processes_through_redis(
     assert statuses == [422] * 6
     assert requests.post(f"{first}/api/v1/tokens", json=wrong, timeout=WAIT).status_code == 429
     assert requests.post(f"{second}/api/v1/tokens", json=wrong, timeout=WAIT).status_code == 429
+
+
+def test_a_booking_through_one_process_reaches_a_calendar_watched_through_the_other(
+    two_processes: tuple[str, str], world: World
+) -> None:
+    first, second = two_processes
+    listener = Listener()
+    listener.record("booking_changed")
+    listener.client.connect(
+        second, auth={"token": api_token(second, "other_founder@test.example")}, transports=["polling"]
+    )
+    try:
+        assert listener.client.call("join", {"room": "resource", "id": world.equipment1.id}, timeout=WAIT)[
+            "ok"
+        ]
+        token = api_token(first, "founder@test.example")
+        start, end = next_week(1, 10), next_week(1, 12)
+        made = requests.post(
+            f"{first}/api/v1/bookings",
+            json={
+                "team_id": world.team1.id,
+                "resource_id": world.equipment1.id,
+                "starts_at": iso(start),
+                "ends_at": iso(end),
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=WAIT,
+        )
+        assert made.status_code == 201, made.text
+        event = listener.wait_for("booking_changed")[0]
+        assert event["booking"]["id"] == made.json()["id"]
+        # The other process refuses the same slot: both share one database and its constraint.
+        again = requests.post(
+            f"{second}/api/v1/bookings",
+            json={
+                "team_id": world.team2.id,
+                "resource_id": world.equipment1.id,
+                "starts_at": iso(start),
+                "ends_at": iso(end),
+            },
+            headers={"Authorization": f"Bearer {api_token(second, 'other_founder@test.example')}"},
+            timeout=WAIT,
+        )
+        assert again.status_code == 409
+    finally:
+        listener.client.disconnect()

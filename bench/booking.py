@@ -1,0 +1,834 @@
+"""Booking benchmark: throughput of the real HTTP API, live-event delay, and the space week view.
+
+Everything goes through real server processes (``matchmaker serve``, Werkzeug threaded, as deployed)
+over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis message queue, in one process and
+in two processes sharing the database and the queue). Prints figures and writes
+bench/results/booking.json.
+
+    python bench/booking.py [--backend sqlite|postgresql|both] [--quick] [--clients 1,8,32]
+                            [--seconds 8] [--listeners 200] [--event-bookings 20]
+                            [--week-resources 300] [--days 365] [--week-requests 10]
+                            [--skip-throughput] [--skip-events] [--skip-week] [--no-two-processes]
+
+1. Throughput: each client thread has its own team, token and resource, and books consecutive free
+   30-minute slots going forward from tomorrow, so every request should be a successful booking (a
+   team's bookings are serialised by a row lock, and a taken slot would measure the refusal path).
+   Clients open a connection per request (the server speaks HTTP/1.0). Reported: requests and
+   bookings per second, p50/p95 latency, and the 201 / 409 / other 4xx / 5xx / connection-error counts.
+   Target: at least 300 bookings/s on PostgreSQL at 32 clients, with no 5xx.
+2. Event delay: ``--listeners`` real python-socketio clients (websocket transport, one thread each in
+   this process) join one resource's room; another client books that resource over HTTP, one booking at
+   a time. The server emits right after the commit and before answering, so per booking and listener
+   ``t_recv - t_send`` (send = just before the POST) is the conservative bound, and
+   ``max(0, t_recv - t_resp)`` how long after the answer the event came. Target: p95 under 100 ms.
+3. Week view: a space of ``--week-resources`` resources with ``--days`` of bookings centred on today
+   (2-6 a day each, about 4, never overlapping; inserted in bulk with SQLAlchemy Core), then
+   ``GET /api/v1/spaces/<id>/calendar?week=...`` for weeks spread over that year. Target: p95 under 1 s.
+
+The PostgreSQL runs use their own schema (``bench_booking``, dropped first and at the end unless
+``--keep``), so tests sharing the database are not disturbed. The machine's load average is recorded
+before and after: on a shared 2-core host, other work shows in every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import socketio
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matchmaker.operations import accounts  # noqa: E402
+from matchmaker.passwords import hash_password  # noqa: E402
+from models import Availability, Booking, migrate  # noqa: E402
+from models.database import make_engine, make_session_factory  # noqa: E402
+from seeds import builders  # noqa: E402
+
+PG_URL = os.environ.get("MATCHMAKER_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MATCHMAKER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SCHEMA = "bench_booking"
+ZONE = ZoneInfo("Asia/Shanghai")
+SLOT = timedelta(minutes=30)
+SECRET_KEY = secrets.token_hex(16)  # one per run, shared by every server process of the run
+TARGET_BOOKINGS_PER_S = 300.0
+TARGET_EVENT_P95_MS = 100.0
+TARGET_WEEK_P95_S = 1.0
+OPEN_ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "cpu": cpu,
+    }
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def commit_of_code() -> str | None:
+    try:
+        done = subprocess.run(  # noqa: S603
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZONE)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class Seat:
+    """One booking client: its team, token and resource, and the next free slot it will ask for."""
+
+    team_id: int
+    resource_id: int
+    secret: str
+    next_start: datetime
+
+    def body(self) -> bytes:
+        start = self.next_start
+        return json.dumps(
+            {
+                "team_id": self.team_id,
+                "resource_id": self.resource_id,
+                "starts_at": start.isoformat(),
+                "ends_at": (start + SLOT).isoformat(),
+            }
+        ).encode()
+
+
+@dataclass
+class World:
+    week_space_id: int
+    week_resource_ids: list[int]
+    week_teams: list[tuple[int, int]]  # (team id, lead's user id)
+    seats: list[Seat]
+    event_seat: Seat
+    listener_secret: str
+    build_s: float = 0.0
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+def database_url(backend: str, folder: Path, pg_url: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'bench.sqlite3'}"
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+    engine.dispose()
+    with_schema = make_url(pg_url).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+    return with_schema.render_as_string(hide_password=False)
+
+
+def drop_schema(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    engine.dispose()
+
+
+def build(url: str, seats: int, week_resources: int, week_teams: int) -> World:
+    """Two spaces: one whose week view is timed (resources, teams, and later a year of bookings), and one
+    where the clients book (a team, user, token and resource each), plus a listener account."""
+    started = time.perf_counter()
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    cheap = hash_password("x", n=2**10)
+    tomorrow = local_midnight(datetime.now(ZONE).date() + timedelta(days=1))
+    with factory() as session:
+        host = builders.get_or_create_user(session, "host@bench.example", "Bench host", password_hash=cheap)
+        week = builders.get_or_create_space(session, "bench-week")
+        book = builders.get_or_create_space(session, "bench-book")
+        orgs = {}
+        for space in (week, book):
+            orgs[space.id] = org = builders.get_or_create_organization(
+                session, space, "host", is_host=True, name_zh="测试研究院", name_en="Test institute"
+            )
+            builders.grant(session, host, space, "host_staff", org)
+
+        def resource(space: Any, key: str, n: int) -> int:
+            r = builders.get_or_create_resource(
+                session,
+                space,
+                orgs[space.id],
+                key,
+                name_zh=f"测试仪器 {n}",
+                name_en=f"Test instrument {n}",
+                price_cny=120,
+                tags=[],
+            )
+            session.add(
+                Availability(
+                    resource_id=r.id,
+                    weekly_hours=OPEN_ALL_WEEK,
+                    slot_minutes=30,
+                    min_minutes=30,
+                    max_minutes=480,
+                    horizon_days=730,
+                    units=1,
+                )
+            )
+            return r.id
+
+        def team(space: Any, key: str, n: int) -> tuple[Any, Any]:
+            user = builders.get_or_create_user(
+                session, f"{key}@bench.example", f"Bench founder {key}", password_hash=cheap
+            )
+            names = {"name_zh": f"测试团队 {n}", "name_en": f"Team {n}"}
+            t = builders.get_or_create_team(session, space, key, lead=user, stage="incubator", **names)
+            return t, user
+
+        week_ids = [resource(week, f"w{i:04d}", i) for i in range(week_resources)]
+        teams = [team(week, f"wt{i:03d}", i) for i in range(week_teams)]
+        made = []
+        for i in range(seats + 1):
+            t, user = team(book, f"bt{i:03d}", i)
+            r = resource(book, f"b{i:03d}", i)
+            _, secret = accounts.create_token(session, user, "bench")
+            made.append(Seat(t.id, r, secret, tomorrow))
+        listener = builders.get_or_create_user(
+            session, "listener@bench.example", "Bench listener", password_hash=cheap
+        )
+        _, listener_secret = accounts.create_token(session, listener, "bench listener")
+        session.commit()
+        world = World(
+            week_space_id=week.id,
+            week_resource_ids=week_ids,
+            week_teams=[(t.id, u.id) for t, u in teams],
+            seats=made[:seats],
+            event_seat=made[seats],
+            listener_secret=listener_secret,
+        )
+    engine.dispose()
+    world.build_s = time.perf_counter() - started
+    return world
+
+
+def history_rows(world: World, first_day: date, days: int, seed: int) -> Iterator[dict[str, Any]]:
+    """2-6 bookings a day per resource (about 4), in distinct two-hour blocks between 08:00 and 20:00
+    local time, 30-90 minutes long: never overlapping on one resource."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    for resource_id in world.week_resource_ids:
+        for d in range(days):
+            eight = local_midnight(first_day + timedelta(days=d)) + timedelta(hours=8)
+            for block in sorted(rng.sample(range(6), rng.randint(2, 6))):
+                start = (eight + timedelta(hours=2 * block, minutes=30 * rng.randrange(2))).astimezone(UTC)
+                end = start + timedelta(minutes=30 * rng.randint(1, 3))
+                team_id, user_id = world.week_teams[rng.randrange(len(world.week_teams))]
+                yield {
+                    "resource_id": resource_id,
+                    "unit": 1,
+                    "team_id": team_id,
+                    "booked_by_id": user_id,
+                    "series_id": None,
+                    "starts_at": start,
+                    "ends_at": end,
+                    "blocked_until": end,
+                    "status": "completed" if end <= now else "confirmed",
+                    "hold_expires_at": None,
+                    "note": "",
+                    "amount_cny": 0,
+                    "free_minutes": 0,
+                    "flagged_reason": None,
+                    "decided_by_id": None,
+                    "checked_in_at": None,
+                    "checked_out_at": None,
+                    "cancelled_at": None,
+                    "cancel_reason": None,
+                    "generated": True,
+                    "created_at": min(start, now),
+                    "updated_at": min(end, now),
+                }
+
+
+def load_history(url: str, world: World, days: int, seed: int, chunk: int = 5000) -> dict[str, Any]:
+    first_day = datetime.now(ZONE).date() - timedelta(days=days // 2)
+    engine = make_engine(url)
+    table = Booking.__table__
+    rows = 0
+    started = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for row in history_rows(world, first_day, days, seed):
+            batch.append(row)
+            if len(batch) == chunk:
+                conn.execute(insert(table), batch)
+                rows += len(batch)
+                batch = []
+        if batch:
+            conn.execute(insert(table), batch)
+            rows += len(batch)
+    inserted = time.perf_counter() - started
+    analyzed = engine.dialect.name == "postgresql"
+    if analyzed:  # autovacuum would soon do the same after such a load; do it now, deterministically
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE bookings"))
+    engine.dispose()
+    world.history = {
+        "rows": rows,
+        "resources": len(world.week_resource_ids),
+        "first_day": first_day.isoformat(),
+        "days": days,
+        "insert_s": round(inserted, 1),
+        "analyzed": analyzed,
+    }
+    return world.history
+
+
+# ---------------------------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+
+def start_server(url: str, folder: Path, name: str, redis_url: str | None) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MATCHMAKER_INSTANCE_PATH": str(folder / name),
+        "MATCHMAKER_SECRET_KEY": SECRET_KEY,
+        "MATCHMAKER_RATELIMIT_STORAGE_URI": "memory://",
+        "MATCHMAKER_LOGIN_RATE_LIMIT": "100000 per minute",
+    }
+    for inherited in ("SOCKETIO_MESSAGE_QUEUE", "MATCHMAKER_SOCKETIO_MESSAGE_QUEUE"):
+        env.pop(inherited, None)
+    if redis_url:
+        env["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    log = folder / f"{name}.log"
+    with log.open("wb") as out:  # the child keeps its own copy of the handle
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            status, _ = request("GET", base, "/api/v1/spaces", timeout=5)
+            if status == 200:
+                return Server(process, base, log)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"server {name} did not start:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def servers(url: str, folder: Path, count: int, redis_url: str | None, label: str) -> Iterator[list[Server]]:
+    started: list[Server] = []
+    try:
+        for i in range(count):
+            started.append(start_server(url, folder, f"{label}-{i + 1}", redis_url))
+        yield started
+    finally:
+        for s in started:
+            s.process.terminate()
+        for s in started:
+            try:
+                s.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                s.process.kill()
+                s.process.wait()
+
+
+def request(
+    method: str,
+    base: str,
+    path: str,
+    body: bytes | None = None,
+    secret: str | None = None,
+    timeout: float = 60,
+) -> tuple[int, bytes]:
+    """One HTTP request on a fresh connection (the server closes it after each answer)."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if secret:
+        headers["Authorization"] = f"Bearer {secret}"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------- throughput
+
+
+def book_once(base: str, seat: Seat) -> tuple[int, bytes]:
+    """POST one booking for the seat's next slot; the seat moves on whatever the answer."""
+    body = seat.body()
+    seat.next_start += SLOT
+    return request("POST", base, "/api/v1/bookings", body, seat.secret)
+
+
+def throughput(bases: list[str], seats: list[Seat], clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` threads, spread round-robin over ``bases``, each booking its own resource's next slot
+    as fast as answers come, for ``seconds`` after two untimed warm-up bookings each."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: list[Counter[str]] = [Counter() for _ in range(clients)]
+    samples: list[str] = []
+    ready = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client(i: int) -> None:
+        seat, base = seats[i], bases[i % len(bases)]
+        for _ in range(2):
+            with suppress(OSError):
+                book_once(base, seat)
+        ready.wait()
+        while time.perf_counter() < deadline[0]:
+            started = time.perf_counter()
+            try:
+                status, payload = book_once(base, seat)
+            except OSError as exc:
+                statuses[i]["connection_error"] += 1
+                if len(samples) < 5:
+                    samples.append(f"{type(exc).__name__}: {exc}")
+                continue
+            latencies[i].append((time.perf_counter() - started) * 1000)
+            kind = (
+                "201"
+                if status == 201
+                else "409"
+                if status == 409
+                else "5xx"
+                if status >= 500
+                else "other_4xx"
+                if status >= 400
+                else f"other_{status}"
+            )
+            statuses[i][kind] += 1
+            if status != 201 and len(samples) < 5:
+                samples.append(f"{status}: {payload[:300].decode(errors='replace')}")
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    deadline[0] = time.perf_counter() + 3600  # set for real once every client has warmed up
+    ready.wait()
+    started = time.perf_counter()
+    deadline[0] = started + seconds
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    counts: Counter[str] = Counter()
+    for c in statuses:
+        counts.update(c)
+    every = [x for lat in latencies for x in lat]
+    answered = len(every)
+    return {
+        "clients": clients,
+        "processes": len(bases),
+        "seconds": round(elapsed, 2),
+        "requests": answered + counts["connection_error"],
+        "requests_per_s": round(answered / elapsed, 1),
+        "bookings_per_s": round(counts["201"] / elapsed, 1),
+        "p50_ms": round(statistics.median(every), 1) if every else None,
+        "p95_ms": round(percentile(every, 0.95), 1) if every else None,
+        "max_ms": round(max(every), 1) if every else None,
+        "status_201": counts["201"],
+        "status_409": counts["409"],
+        "status_other_4xx": counts["other_4xx"],
+        "status_5xx": counts["5xx"],
+        "connection_errors": counts["connection_error"],
+        "other": {k: v for k, v in counts.items() if k.startswith("other_") and k != "other_4xx"},
+        "error_samples": samples,
+    }
+
+
+def print_throughput(label: str, row: dict[str, Any]) -> None:
+    print(
+        f"  {label:<18} {row['clients']:>3} clients  {row['requests_per_s']:>7.1f} req/s  "
+        f"{row['bookings_per_s']:>7.1f} bookings/s  p50 {row['p50_ms']:>7} ms  p95 {row['p95_ms']:>7} ms  "
+        f"201:{row['status_201']} 409:{row['status_409']} 4xx:{row['status_other_4xx']} "
+        f"5xx:{row['status_5xx']} conn-err:{row['connection_errors']}",
+        flush=True,
+    )
+    for sample in row["error_samples"][:2]:
+        print(f"      e.g. {sample[:200]}")
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+class Listener:
+    """A connected python-socketio client that notes when each booking_changed event arrives."""
+
+    def __init__(self, resource_id: int) -> None:
+        self.resource_id = resource_id
+        self.client = socketio.Client(reconnection=False)
+        self.arrived: dict[int, float] = {}
+        self.client.on("booking_changed", self._on_booking)
+
+    def _on_booking(self, payload: Any) -> None:
+        at = time.monotonic()
+        with suppress(KeyError, TypeError, ValueError):
+            booking = payload["booking"]
+            # Other deployments sharing the Redis queue publish on the same channel: keep only ours.
+            if int(booking["resource_id"]) == self.resource_id:
+                self.arrived.setdefault(int(booking["id"]), at)
+
+    def open(self, base: str, secret: str) -> None:
+        self.client.connect(base, auth={"token": secret}, transports=["websocket"], wait_timeout=30)
+        ack = self.client.call("join", {"room": "resource", "id": self.resource_id}, timeout=30)
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            raise RuntimeError(f"join refused: {ack}")
+
+
+def event_delay(
+    bases: list[str], world: World, listeners: int, bookings: int, gap: float = 0.1
+) -> dict[str, Any]:
+    """Listeners spread round-robin over ``bases``; the bookings go to the first base."""
+    seat = world.event_seat
+    crowd = [Listener(seat.resource_id) for _ in range(listeners)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(
+            pool.map(lambda i: crowd[i].open(bases[i % len(bases)], world.listener_secret), range(listeners))
+        )
+    connected = time.perf_counter() - started
+    try:
+        status, _ = book_once(bases[0], seat)  # warm-up, not counted
+        sent: list[tuple[int, float, float]] = []
+        refused = 0
+        for _ in range(bookings):
+            t_send = time.monotonic()
+            status, payload = book_once(bases[0], seat)
+            t_resp = time.monotonic()
+            if status != 201:
+                refused += 1
+                continue
+            booking_id = int(json.loads(payload)["id"])
+            sent.append((booking_id, t_send, t_resp))
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not all(booking_id in x.arrived for x in crowd):
+                time.sleep(0.002)
+            time.sleep(gap)
+        from_send: list[float] = []
+        from_resp: list[float] = []
+        missing = 0
+        for booking_id, t_send, t_resp in sent:
+            for x in crowd:
+                at = x.arrived.get(booking_id)
+                if at is None:
+                    missing += 1
+                    continue
+                from_send.append((at - t_send) * 1000)
+                from_resp.append(max(0.0, (at - t_resp) * 1000))
+    finally:
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            list(pool.map(lambda x: x.client.disconnect(), crowd))
+
+    def summary(values: list[float]) -> dict[str, float | None]:
+        if not values:
+            return {"p50_ms": None, "p95_ms": None, "max_ms": None}
+        return {
+            "p50_ms": round(statistics.median(values), 1),
+            "p95_ms": round(percentile(values, 0.95), 1),
+            "max_ms": round(max(values), 1),
+        }
+
+    return {
+        "listeners": listeners,
+        "processes": len(bases),
+        "connect_s": round(connected, 1),
+        "bookings": len(sent),
+        "refused": refused,
+        "deliveries": len(from_send),
+        "missing": missing,
+        "send_to_receive": summary(from_send),
+        "response_to_receive": summary(from_resp),
+    }
+
+
+def print_events(label: str, row: dict[str, Any]) -> None:
+    s, r = row["send_to_receive"], row["response_to_receive"]
+    print(
+        f"  {label:<18} {row['listeners']} listeners, {row['bookings']} bookings, {row['deliveries']} "
+        f"deliveries ({row['missing']} missing; connected in {row['connect_s']} s)\n"
+        f"{'':<22}send→receive p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms  max {s['max_ms']} ms   "
+        f"response→receive p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  max {r['max_ms']} ms",
+        flush=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- week view
+
+
+def week_view(base: str, world: World, requests: int) -> dict[str, Any]:
+    """One untimed first request (the current week), then ``requests`` weeks spread over the year."""
+    days = world.history.get("days", 7)
+    first = date.fromisoformat(world.history.get("first_day", datetime.now(ZONE).date().isoformat()))
+    last_monday = first + timedelta(days=days - 7)
+    span = max(0, (last_monday - first).days)
+    weeks = [first + timedelta(days=round(span * i / max(1, requests - 1))) for i in range(requests)]
+    path = f"/api/v1/spaces/{world.week_space_id}/calendar?week="
+    started = time.perf_counter()
+    status, _ = request("GET", base, path + datetime.now(ZONE).date().isoformat())
+    cold = time.perf_counter() - started
+    times, sizes, counts = [], [], []
+    for week in weeks:
+        started = time.perf_counter()
+        status, payload = request("GET", base, path + week.isoformat())
+        times.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"week view answered {status}: {payload[:300]!r}")
+        found = json.loads(payload)
+        sizes.append(len(payload))
+        counts.append(sum(len(r["bookings"]) for r in found["resources"]))
+    return {
+        "requests": len(times),
+        "first_request_s": round(cold, 3),
+        "p50_s": round(statistics.median(times), 3),
+        "p95_s": round(percentile(times, 0.95), 3),
+        "max_s": round(max(times), 3),
+        "resources": len(world.week_resource_ids),
+        "bookings_per_week_mean": round(statistics.fmean(counts)),
+        "response_kb_mean": round(statistics.fmean(sizes) / 1024),
+    }
+
+
+def print_week(label: str, row: dict[str, Any]) -> None:
+    print(
+        f"  {label:<18} {row['requests']} weeks: p50 {row['p50_s']:.3f} s  p95 {row['p95_s']:.3f} s  "
+        f"max {row['max_s']:.3f} s  (first request {row['first_request_s']:.3f} s; "
+        f"{row['resources']} resources, ~{row['bookings_per_week_mean']} bookings and "
+        f"{row['response_kb_mean']} KB a week)",
+        flush=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    print(f"\n== {backend} ==", flush=True)
+    out: dict[str, Any] = {}
+    url = database_url(backend, folder, args.postgres_url)
+    started = time.perf_counter()
+    migrate.upgrade(url)
+    print(f"schema migrated in {time.perf_counter() - started:.1f} s", flush=True)
+    levels = [int(c) for c in args.clients.split(",")]
+    world = build(url, max(levels), args.week_resources, args.week_teams)
+    print(
+        f"built {len(world.week_resource_ids)} week-view resources, {len(world.week_teams)} teams there, "
+        f"{len(world.seats)} booking clients in {world.build_s:.1f} s",
+        flush=True,
+    )
+    out["build_s"] = round(world.build_s, 1)
+    if not args.skip_week:
+        print(f"inserting {args.days} days of bookings for the week view ...", flush=True)
+        history = load_history(url, world, args.days, args.seed)
+        print(f"  {history['rows']} bookings inserted in {history['insert_s']} s", flush=True)
+        out["history"] = history
+    redis_url = args.redis_url if backend == "postgresql" else None
+    configs = [(1, "one process")]
+    if backend == "postgresql" and not args.no_two_processes:
+        configs.append((2, "two processes"))
+    for count, label in configs:
+        key = "one_process" if count == 1 else "two_processes"
+        part: dict[str, Any] = {}
+        with servers(url, folder, count, redis_url, f"{backend}-{count}") as running:
+            bases = [s.base for s in running]
+            queue = " + Redis queue" if redis_url else ""
+            print(f"{label}{queue}:", flush=True)
+            if not args.skip_throughput:
+                rows = []
+                for clients in levels:
+                    row = throughput(bases, world.seats, clients, args.seconds)
+                    print_throughput(f"booking, {count}p", row)
+                    rows.append(row)
+                part["throughput"] = rows
+            if not args.skip_events:
+                row = event_delay(bases, world, args.listeners, args.event_bookings)
+                print_events(f"events, {count}p", row)
+                part["events"] = row
+            if not args.skip_week and count == 1:
+                row = week_view(bases[0], world, args.week_requests)
+                print_week("week view", row)
+                out["week_view"] = row
+            part["server_logs_tail"] = {
+                s.log.name: s.log.read_text(errors="replace")[-1500:]
+                for s in running
+                if "Traceback" in s.log.read_text(errors="replace")
+            }
+        out[key] = part
+    if backend == "postgresql" and not args.keep:
+        drop_schema(args.postgres_url)
+    return out
+
+
+def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
+    verdicts: dict[str, Any] = {}
+    pg = result["backends"].get("postgresql", {})
+    for key in ("one_process", "two_processes"):
+        rows = pg.get(key, {}).get("throughput", [])
+        top = next((r for r in rows if r["clients"] == 32), None)
+        if top is not None:
+            verdicts[f"postgresql_{key}_300_bookings_per_s_at_32_clients_no_5xx"] = (
+                top["bookings_per_s"] >= TARGET_BOOKINGS_PER_S and top["status_5xx"] == 0
+            )
+    for backend, found in result["backends"].items():
+        for key in ("one_process", "two_processes"):
+            events = found.get(key, {}).get("events")
+            if events and events["send_to_receive"]["p95_ms"] is not None:
+                verdicts[f"{backend}_{key}_event_p95_under_100ms"] = (
+                    events["send_to_receive"]["p95_ms"] < TARGET_EVENT_P95_MS and events["missing"] == 0
+                )
+        if "week_view" in found:
+            verdicts[f"{backend}_week_view_p95_under_1s"] = found["week_view"]["p95_s"] < TARGET_WEEK_P95_S
+    if 32 not in levels:
+        verdicts["note"] = "32 clients not run: the throughput target was not checked"
+    return verdicts
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"benchmark": "booking", **machine()}
+    result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
+    result["commit"] = commit_of_code()
+    result["load_average_before"] = load_average()
+    print(
+        f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "
+        f"load average {result['load_average_before']}",
+        flush=True,
+    )
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    result["options"] = {
+        "backends": backends,
+        "clients": args.clients,
+        "seconds_per_level": args.seconds,
+        "listeners": args.listeners,
+        "event_bookings": args.event_bookings,
+        "week_resources": args.week_resources,
+        "days": args.days,
+        "week_requests": args.week_requests,
+        "quick": args.quick,
+    }
+    started = time.perf_counter()
+    result["backends"] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-booking-") as tmp:
+        for backend in backends:
+            result["backends"][backend] = run_backend(backend, args, Path(tmp))
+    result["total_s"] = round(time.perf_counter() - started, 1)
+    result["load_average_after"] = load_average()
+    result["targets"] = targets(result, [int(c) for c in args.clients.split(",")])
+    print(f"\ntargets (on this machine, load average after: {result['load_average_after']}):")
+    for name, met in result["targets"].items():
+        print(f"  {name}: {met if isinstance(met, str) else ('met' if met else 'NOT met')}")
+    print(f"total {result['total_s']:.0f} s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="a small run for development")
+    parser.add_argument("--clients", default="1,8,32", help="concurrent booking clients, per level")
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per level")
+    parser.add_argument("--listeners", type=int, default=200)
+    parser.add_argument("--event-bookings", type=int, default=20)
+    parser.add_argument("--week-resources", type=int, default=300)
+    parser.add_argument("--week-teams", type=int, default=40)
+    parser.add_argument("--days", type=int, default=365, help="days of bookings behind the week view")
+    parser.add_argument("--week-requests", type=int, default=10)
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-events", action="store_true")
+    parser.add_argument("--skip-week", action="store_true")
+    parser.add_argument("--no-two-processes", action="store_true")
+    parser.add_argument("--keep", action="store_true", help=f"keep the PostgreSQL schema {SCHEMA}")
+    parser.add_argument("--postgres-url", default=PG_URL)
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.listeners, args.event_bookings = "1,8", 3.0, 20, 5
+        args.week_resources, args.days, args.week_requests = 40, 60, 4
+    result = run(args)
+    out = ROOT / "bench" / "results" / "booking.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
