@@ -125,6 +125,25 @@ def commit_of_code() -> str | None:
     return done.stdout.strip() or None
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, every core, so far (Linux /proc; 0 elsewhere)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - values[3] - values[4]) / tick, sum(values) / tick
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -140,15 +159,21 @@ def local_midnight(day: date) -> datetime:
 
 @dataclass
 class Seat:
-    """One booking client: its team, token and resource, and the next free slot it will ask for."""
+    """One booking client: its team, token and resource, and the slots it asks for: 30 minutes every
+    ``stride`` from ``origin`` (tomorrow, local midnight) for 700 days, then again 30 minutes later."""
 
     team_id: int
     resource_id: int
     secret: str
-    next_start: datetime
+    origin: datetime
+    stride: timedelta
+    made: int = 0
 
-    def body(self) -> bytes:
-        start = self.next_start
+    def next_body(self) -> bytes:
+        per_lane = max(1, int(timedelta(days=700) / self.stride))
+        lane, k = divmod(self.made, per_lane)
+        self.made += 1
+        start = self.origin + lane * SLOT + k * self.stride
         return json.dumps(
             {
                 "team_id": self.team_id,
@@ -190,7 +215,7 @@ def drop_schema(pg_url: str) -> None:
     engine.dispose()
 
 
-def build(url: str, seats: int, week_resources: int, week_teams: int) -> World:
+def build(url: str, seats: int, week_resources: int, week_teams: int, stride: timedelta) -> World:
     """Two spaces: one whose week view is timed (resources, teams, and later a year of bookings), and one
     where the clients book (a team, user, token and resource each), plus a listener account."""
     started = time.perf_counter()
@@ -248,7 +273,7 @@ def build(url: str, seats: int, week_resources: int, week_teams: int) -> World:
             t, user = team(book, f"bt{i:03d}", i)
             r = resource(book, f"b{i:03d}", i)
             _, secret = accounts.create_token(session, user, "bench")
-            made.append(Seat(t.id, r, secret, tomorrow))
+            made.append(Seat(t.id, r, secret, tomorrow, stride))
         listener = builders.get_or_create_user(
             session, "listener@bench.example", "Bench listener", password_hash=cheap
         )
@@ -436,14 +461,14 @@ def request(
 
 def book_once(base: str, seat: Seat) -> tuple[int, bytes]:
     """POST one booking for the seat's next slot; the seat moves on whatever the answer."""
-    body = seat.body()
-    seat.next_start += SLOT
-    return request("POST", base, "/api/v1/bookings", body, seat.secret)
+    return request("POST", base, "/api/v1/bookings", seat.next_body(), seat.secret)
 
 
-def throughput(bases: list[str], seats: list[Seat], clients: int, seconds: float) -> dict[str, Any]:
-    """``clients`` threads, spread round-robin over ``bases``, each booking its own resource's next slot
-    as fast as answers come, for ``seconds`` after two untimed warm-up bookings each."""
+def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` threads, spread round-robin over the servers, each booking its own resource's next
+    slot as fast as answers come, for ``seconds`` after two untimed warm-up bookings each. Also the CPU
+    the servers, this client process and the whole machine (the database and anything else) used."""
+    bases = [s.base for s in running]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     statuses: list[Counter[str]] = [Counter() for _ in range(clients)]
     samples: list[str] = []
@@ -486,11 +511,18 @@ def throughput(bases: list[str], seats: list[Seat], clients: int, seconds: float
         t.start()
     deadline[0] = time.perf_counter() + 3600  # set for real once every client has warmed up
     ready.wait()
+    server_cpu = sum(process_cpu_s(s.process.pid) for s in running)
+    client_cpu = time.process_time()
+    busy, total = machine_cpu_s()
     started = time.perf_counter()
     deadline[0] = started + seconds
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    server_cpu = sum(process_cpu_s(s.process.pid) for s in running) - server_cpu
+    client_cpu = time.process_time() - client_cpu
+    busy_after, total_after = machine_cpu_s()
+    busy, total = busy_after - busy, total_after - total
     counts: Counter[str] = Counter()
     for c in statuses:
         counts.update(c)
@@ -511,6 +543,12 @@ def throughput(bases: list[str], seats: list[Seat], clients: int, seconds: float
         "status_other_4xx": counts["other_4xx"],
         "status_5xx": counts["5xx"],
         "connection_errors": counts["connection_error"],
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / answered, 2) if answered else None,
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / answered, 2) if answered else None,
+        "rest_of_machine_cpu_ms_per_request": (
+            round(max(0.0, busy - server_cpu - client_cpu) * 1000 / answered, 2) if answered else None
+        ),
+        "machine_busy_percent": round(100 * busy / total, 1) if total else None,
         "other": {k: v for k, v in counts.items() if k.startswith("other_") and k != "other_4xx"},
         "error_samples": samples,
     }
@@ -522,6 +560,12 @@ def print_throughput(label: str, row: dict[str, Any]) -> None:
         f"{row['bookings_per_s']:>7.1f} bookings/s  p50 {row['p50_ms']:>7} ms  p95 {row['p95_ms']:>7} ms  "
         f"201:{row['status_201']} 409:{row['status_409']} 4xx:{row['status_other_4xx']} "
         f"5xx:{row['status_5xx']} conn-err:{row['connection_errors']}",
+        flush=True,
+    )
+    print(
+        f"{'':<22}CPU ms per request: server {row['server_cpu_ms_per_request']}, "
+        f"client {row['client_cpu_ms_per_request']}, rest of machine (database, others) "
+        f"{row['rest_of_machine_cpu_ms_per_request']}; machine {row['machine_busy_percent']}% busy",
         flush=True,
     )
     for sample in row["error_samples"][:2]:
@@ -689,7 +733,8 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
     migrate.upgrade(url)
     print(f"schema migrated in {time.perf_counter() - started:.1f} s", flush=True)
     levels = [int(c) for c in args.clients.split(",")]
-    world = build(url, max(levels), args.week_resources, args.week_teams)
+    stride = timedelta(minutes=args.stride_minutes)
+    world = build(url, max(levels), args.week_resources, args.week_teams, stride)
     print(
         f"built {len(world.week_resource_ids)} week-view resources, {len(world.week_teams)} teams there, "
         f"{len(world.seats)} booking clients in {world.build_s:.1f} s",
@@ -715,7 +760,7 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
             if not args.skip_throughput:
                 rows = []
                 for clients in levels:
-                    row = throughput(bases, world.seats, clients, args.seconds)
+                    row = throughput(running, world.seats, clients, args.seconds)
                     print_throughput(f"booking, {count}p", row)
                     rows.append(row)
                 part["throughput"] = rows
@@ -805,6 +850,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run for development")
     parser.add_argument("--clients", default="1,8,32", help="concurrent booking clients, per level")
     parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per level")
+    parser.add_argument(
+        "--stride-minutes",
+        type=int,
+        default=360,
+        help="minutes between one client's booked slots: 360 keeps its resource at 4 bookings a day, "
+        "as busy as the week view's; 30 books back to back",
+    )
     parser.add_argument("--listeners", type=int, default=200)
     parser.add_argument("--event-bookings", type=int, default=20)
     parser.add_argument("--week-resources", type=int, default=300)

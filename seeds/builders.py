@@ -16,6 +16,8 @@ from matchmaker import passwords
 from matchmaker.operations.teams import FREE_RESIDENCE_MONTHS, add_months
 from models import (
     AdmissionStatus,
+    Allowance,
+    Availability,
     Membership,
     Organization,
     OrganizationKind,
@@ -271,3 +273,43 @@ def get_or_create_task(
         session.add(task)
         session.flush()
     return task
+
+
+def get_or_create_availability(session: Session, resource: Resource, **fields: Any) -> Availability:
+    """A bookable resource's booking rules; rules already set (by a host, say) are left as they are."""
+    availability = session.get(Availability, resource.id)
+    if availability is None:
+        availability = Availability(resource_id=resource.id, **fields)
+        session.add(availability)
+        session.flush()
+    return availability
+
+
+def get_or_create_allowance(
+    session: Session,
+    space: Space,
+    resource_kind: str,
+    stage: str,
+    *,
+    free_hours_per_month: int = 0,
+    discount_percent: int = 0,
+    max_hours_per_month: int | None = None,
+) -> Allowance:
+    """What a space grants its teams of one stage for one kind of resource; an existing row is kept."""
+    allowance = session.scalar(
+        select(Allowance).where(
+            Allowance.space_id == space.id, Allowance.resource_kind == resource_kind, Allowance.stage == stage
+        )
+    )
+    if allowance is None:
+        allowance = Allowance(
+            space_id=space.id,
+            resource_kind=resource_kind,
+            stage=stage,
+            free_hours_per_month=free_hours_per_month,
+            discount_percent=discount_percent,
+            max_hours_per_month=max_hours_per_month,
+        )
+        session.add(allowance)
+        session.flush()
+    return allowance

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from matchmaker.catalogue import CATEGORIES
+from matchmaker.catalogue import BOOKABLE_KINDS, CATEGORIES
 from models.spaces import EntityNature
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -23,6 +23,7 @@ ResourceKind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund",
 Stage = Literal["nursery", "incubator", "accelerator", "graduated", "exited"]
 Round = Literal["seed", "angel", "pre_a", "a", "b"]
 PriceUnit = Literal["hour", "day", "sample", "session", "month", "free"]
+OpeningHours = Literal["office", "extended", "always"]
 
 
 class Strict(BaseModel):
@@ -73,6 +74,15 @@ class OrganizationData(Strict):
     name_en: Name
 
 
+class BookingData(Strict):
+    """What sets one bookable resource apart from the booking rules its kind, category and price unit
+    give it (seeds/bookings.py; the rules are in HISTORY.md, "Booking")."""
+
+    hours: OpeningHours | None = None  # instead of the derived opening hours
+    certification: bool = False  # a delicate instrument: only certified users may book it
+    open_to_other_spaces: bool = False
+
+
 class ResourceData(Strict):
     key: Key
     kind: ResourceKind
@@ -93,11 +103,22 @@ class ResourceData(Strict):
     subsidy_en: Text | None = None
     capacity: int = Field(default=1, ge=1, le=1000)
     attributes: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
+    booking: BookingData | None = None
 
     @model_validator(mode="after")
     def _category_fits_kind(self) -> ResourceData:
         if self.category not in CATEGORIES[self.kind]:
             raise ValueError(f"category {self.category!r} is not one of {sorted(CATEGORIES[self.kind])}")
+        return self
+
+    @model_validator(mode="after")
+    def _booking_fits_kind(self) -> ResourceData:
+        if self.booking is None:
+            return self
+        if self.kind not in BOOKABLE_KINDS:
+            raise ValueError(f"{self.key}: only {sorted(BOOKABLE_KINDS)} take booking rules")
+        if self.booking.certification and self.attributes.get("requires_training") is not True:
+            raise ValueError(f"{self.key}: a certificate is only required where the catalogue says training is")
         return self
 
 

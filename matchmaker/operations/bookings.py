@@ -167,7 +167,7 @@ def set_availability(
 ) -> Availability:
     resource = _runnable_resource(session, principal, resource_id, "set this resource's booking rules")
     if not resource.accepts_bookings:
-        raise _not_bookable(resource)
+        raise not_bookable(resource)
     current = availability_of(session, resource)
     if current not in session:
         session.add(current)
@@ -193,7 +193,7 @@ def set_availability(
     return current
 
 
-def _not_bookable(resource: Resource) -> Exception:
+def not_bookable(resource: Resource) -> Exception:
     if resource.is_retired:
         return ResourceRetired(resource.id)
     return InvalidInput(
@@ -210,10 +210,10 @@ def _runnable_resource(session: Session, principal: Principal, resource_id: int,
     return resource
 
 
-def _bookable_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
+def bookable_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
     resource = get_resource(session, principal, resource_id)
     if not resource.accepts_bookings:
-        raise _not_bookable(resource)
+        raise not_bookable(resource)
     return resource
 
 
@@ -400,7 +400,7 @@ def quote_booking(
 ) -> dict[str, Any]:
     """What a booking would cost and whether it can be made, without making it."""
     now = now or utcnow()
-    resource = _bookable_resource(session, principal, request.resource_id)
+    resource = bookable_resource(session, principal, request.resource_id)
     team = _team_for_booking(session, principal, request.team_id, lock=False)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
@@ -621,6 +621,7 @@ def booking_private(booking: Booking) -> dict[str, Any]:
             "id": booking.resource_id,
             "name_zh": booking.resource.name_zh,
             "name_en": booking.resource.name_en,
+            "timezone": booking.resource.space.timezone,
         },
         "booked_by": {"id": booking.booked_by_id, "display_name": booking.booked_by.display_name},
         "series_id": booking.series_id,
@@ -705,7 +706,7 @@ def create_booking(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> Booking:
     now = now or utcnow()
-    resource = _bookable_resource(session, principal, request.resource_id)
+    resource = bookable_resource(session, principal, request.resource_id)
     team = _team_for_booking(session, principal, request.team_id, lock=True)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
@@ -753,7 +754,7 @@ def create_series(
     """Book every occurrence, or none: on a clash the answer lists each clashing date. With
     ``skip_conflicts`` the clashing dates are left out (and listed) and the rest are booked."""
     now = now or utcnow()
-    resource = _bookable_resource(session, principal, request.resource_id)
+    resource = bookable_resource(session, principal, request.resource_id)
     team = _team_for_booking(session, principal, request.team_id, lock=True)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
@@ -1134,7 +1135,7 @@ def join_waitlist(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> WaitlistEntry:
     now = now or utcnow()
-    resource = _bookable_resource(session, principal, request.resource_id)
+    resource = bookable_resource(session, principal, request.resource_id)
     team = _team_for_booking(session, principal, request.team_id, lock=False)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
@@ -1264,7 +1265,7 @@ def add_blackout(
     now = now or utcnow()
     resource = _runnable_resource(session, principal, resource_id, "close this resource")
     if not resource.accepts_bookings:
-        raise _not_bookable(resource)
+        raise not_bookable(resource)
     if ends_at <= starts_at:
         raise slots.BookingRefused(
             "reversed_range" if ends_at < starts_at else "empty_range",
@@ -1496,7 +1497,7 @@ def calendar(
     """A resource's opening hours, blackouts and bookings in [start, end). Everyone sees which slots are
     taken; the booking team and the resource's hosts also see who and why."""
     _range(start, end)
-    resource = _bookable_resource(session, principal, resource_id)
+    resource = bookable_resource(session, principal, resource_id)
     availability = availability_of(session, resource)
     rules = rules_of(resource, availability)
     hosts = can_run_resource(principal, resource_ref(resource))
@@ -1649,7 +1650,11 @@ def host_bookings(
     query = select(Resource).where(Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
     if not principal.is_admin:
         query = query.where(or_(Resource.organization_id.in_(orgs), Resource.space_id.in_(managed)))
-    resources = list(session.scalars(query.order_by(Resource.space_id, Resource.id).limit(300)))
+    resources = list(
+        session.scalars(
+            query.options(selectinload(Resource.space)).order_by(Resource.space_id, Resource.id).limit(300)
+        )
+    )
     ids = [r.id for r in resources]
     bookings = (
         session.scalars(
@@ -1673,7 +1678,13 @@ def host_bookings(
         grouped[b.resource_id].append(b)
     return [
         {
-            "resource": {"id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "space_id": r.space_id},
+            "resource": {
+                "id": r.id,
+                "name_zh": r.name_zh,
+                "name_en": r.name_en,
+                "space_id": r.space_id,
+                "timezone": r.space.timezone,
+            },
             "pending": [booking_out(b) for b in grouped[r.id] if b.status is BookingStatus.PENDING],
             "upcoming": [booking_out(b) for b in grouped[r.id] if b.status is not BookingStatus.PENDING],
         }
@@ -1733,7 +1744,7 @@ def find_slots(
     _range(start, end, most=timedelta(days=31))
     team = _team_for_booking(session, principal, team_id, lock=False)
     if resource_id is not None:
-        wanted = _bookable_resource(session, principal, resource_id)
+        wanted = bookable_resource(session, principal, resource_id)
         tag_ids = {t.id for t in wanted.tags}
         candidates = (
             [wanted, *_candidate_resources(session, team, tag_ids, exclude=wanted.id)]

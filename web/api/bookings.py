@@ -116,7 +116,7 @@ def get_availability(resource_id: int) -> Any:
     session = get_session()
     resource = get_resource(session, current_principal(), resource_id)
     if not resource.accepts_bookings:
-        raise ops._not_bookable(resource)
+        raise ops.not_bookable(resource)
     return {"resource_id": resource.id, **ops.availability_out(ops.availability_of(session, resource))}
 
 

@@ -1,16 +1,28 @@
-"""Booking pages and the secret-address iCalendar feeds."""
+"""Booking pages (a resource's live calendar, my bookings, my equipment) and the secret-address
+iCalendar feeds. Pages render the first state on the server; the API and Socket.IO keep them live."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from matchmaker import ical, lifecycles
+from matchmaker import ical, lifecycles, slots
+from matchmaker.errors import InvalidInput, MatchmakerError
 from matchmaker.operations import bookings as ops
-from models import Booking, BookingStatus
-from web.db import get_session
+from matchmaker.operations.catalogue import ref as resource_ref
+from matchmaker.operations.teams import ref as team_ref
+from matchmaker.permissions import can_book_for, can_run_resource
+from models import Booking, BookingStatus, Organization, Team
+from web.db import commit, get_session
+from web.i18n import current_locale
+from web.realtime import broadcasts
+from web.security import current_principal, login_required
 
 bp = Blueprint("bookings", __name__)
 
@@ -19,6 +31,122 @@ ICAL_STATUS = {
     BookingStatus.HELD: "TENTATIVE",
     BookingStatus.CANCELLED: "CANCELLED",
 }
+
+
+def _day(raw: str | None, zone: ZoneInfo) -> date:
+    if not raw:
+        return datetime.now(zone).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput(
+            "Give the date as YYYY-MM-DD.",
+            "日期格式应为 YYYY-MM-DD。",
+            details={"fields": {"date": "invalid_date"}},
+        ) from exc
+
+
+@bp.get("/resources/<int:resource_id>/calendar")
+def calendar(resource_id: int) -> Any:
+    """Day or week view; free slots can be selected and booked, and the grid follows live events."""
+    session = get_session()
+    principal = current_principal()
+    resource = ops.bookable_resource(session, principal, resource_id)
+    availability = ops.availability_of(session, resource)
+    zone = ZoneInfo(resource.space.timezone)
+    view = "day" if request.args.get("view") == "day" else "week"
+    day = _day(request.args.get("date"), zone)
+    first = day if view == "day" else slots.week_start(day)
+    days = 1 if view == "day" else 7
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(first + timedelta(days=days), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    data = ops.calendar(session, principal, resource_id, start, end)
+    teams = [
+        team
+        for team in session.scalars(select(Team).where(Team.id.in_(list(principal.teams))).order_by(Team.id))
+        if can_book_for(principal, team_ref(team))
+        and (team.space_id == resource.space_id or availability.open_to_other_spaces)
+    ]
+    step = timedelta(days=days)
+    grid = _grid(availability, zone, [first + timedelta(days=i) for i in range(days)])
+    return render_template(
+        "bookings/calendar.html",
+        resource=resource,
+        availability=availability,
+        data=data,
+        view=view,
+        first=first,
+        days=[first + timedelta(days=i) for i in range(days)],
+        previous=(first - step).isoformat(),
+        following=(first + step).isoformat(),
+        teams=teams,
+        can_manage=can_run_resource(principal, resource_ref(resource)),
+        grid=grid,
+    )
+
+
+def _grid(availability: Any, zone: ZoneInfo, days: list[date]) -> dict[str, Any]:
+    """Rows of wall-clock slot labels, from the earliest opening to the latest closing of the week, and
+    each cell's UTC start (computed here, where the time zone rules live; None on a skipped hour)."""
+    openings = [slots.Opening.parse(o) for o in availability.weekly_hours] or [
+        slots.Opening(0, 8 * 60, 20 * 60)
+    ]
+    step = availability.slot_minutes
+    first = min(o.start for o in openings) // step * step
+    last = max(o.end for o in openings)
+    rows = []
+    for minute in range(first, last, step):
+        cells = []
+        for day in days:
+            wall = datetime.combine(day, datetime.min.time(), tzinfo=zone) + timedelta(minutes=minute)
+            moment = wall.replace(tzinfo=None).replace(tzinfo=zone)
+            round_trip = moment.astimezone(UTC).astimezone(zone)
+            cells.append(
+                moment.astimezone(UTC).isoformat()
+                if round_trip.replace(tzinfo=None) == moment.replace(tzinfo=None)
+                else None
+            )
+        rows.append({"label": slots.format_clock(minute % (24 * 60)), "cells": cells})
+    return {"slot_minutes": step, "rows": rows, "days": [d.isoformat() for d in days]}
+
+
+@bp.get("/bookings")
+@login_required
+def mine() -> Any:
+    """My teams' bookings, with what can be done to each, and the ledger balance."""
+    session = get_session()
+    principal = current_principal()
+    teams = list(session.scalars(select(Team).where(Team.id.in_(list(principal.teams))).order_by(Team.id)))
+    rows = {team.id: ops.team_bookings(session, principal, team.id) for team in teams}
+    ledgers = {team.id: ops.ledger(session, principal, team.id)["balance_cny"] for team in teams}
+    return render_template(
+        "bookings/mine.html",
+        teams=teams,
+        rows=rows,
+        ledgers=ledgers,
+        now=datetime.now(UTC),
+        names=_status_names(),
+    )
+
+
+@bp.get("/equipment/mine")
+@login_required
+def hosted() -> Any:
+    """The host's "my equipment": approvals waiting, the next two weeks, and blackouts."""
+    session = get_session()
+    principal = current_principal()
+    items = ops.host_bookings(session, principal)
+    org_ids = sorted({o for _, o in principal.organizations})
+    orgs = list(session.scalars(select(Organization).where(Organization.id.in_(org_ids)))) if org_ids else []
+    managed = sorted(s for s, r in principal.roles if r == "manager")
+    return render_template(
+        "bookings/hosted.html", items=items, orgs=orgs, managed=managed, names=_status_names()
+    )
+
+
+def _status_names() -> dict[str, str]:
+    index = 1 if current_locale() == "zh" else 0
+    return {status: names[index] for status, names in lifecycles.BOOKING_STATUS_NAMES.items()}
 
 
 def _event(booking: Booking, owner_kind: str) -> ical.CalendarEvent:
@@ -37,7 +165,7 @@ def _event(booking: Booking, owner_kind: str) -> ical.CalendarEvent:
         location=f"{resource.space.name_zh} / {resource.space.name_en}",
         status=ICAL_STATUS.get(booking.status, "CONFIRMED"),
         updated_at=booking.updated_at,
-        sequence=int(booking.updated_at.timestamp()) % 2**31 if booking.updated_at else 0,
+        sequence=int(booking.updated_at.timestamp()) % 2**31,
     )
 
 
@@ -45,9 +173,113 @@ def _event(booking: Booking, owner_kind: str) -> ical.CalendarEvent:
 def feed(token: str) -> Any:
     """Anyone holding the secret address may read it: calendar apps cannot log in."""
     owner_kind, title, bookings = ops.feed_bookings(get_session(), token)
-    now = datetime.now(UTC)
-    body = ical.render(title, [_event(b, owner_kind) for b in bookings], now=now)
+    body = ical.render(title, [_event(b, owner_kind) for b in bookings], now=datetime.now(UTC))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="bookings.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@bp.app_template_global()
+def space_time(moment: datetime | str, zone: str) -> str:
+    """``2026-12-01 10:00`` on the space's wall clock."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_global()
+def booking_actions(booking: Booking, host: bool = False) -> list[tuple[str, str]]:
+    """What the viewer can do to a booking now, as (action, button label)."""
+    status = booking.status
+    now = datetime.now(UTC)
+    actions: list[tuple[str, str]] = []
+    if status is BookingStatus.HELD:
+        actions.append(("accept", _("Accept the offer")))
+    if status is BookingStatus.CONFIRMED and booking.starts_at - ops.CHECKIN_EARLY <= now:
+        actions.append(("check-in", _("Check in")))
+    if status is BookingStatus.CHECKED_IN:
+        actions.append(("check-out", _("Check out")))
+    if status in (BookingStatus.HELD, BookingStatus.PENDING) or (
+        status is BookingStatus.CONFIRMED and booking.starts_at > now
+    ):
+        actions.append(("cancel", _("Decline") if status is BookingStatus.HELD else _("Cancel")))
+    if host and status is BookingStatus.PENDING:
+        actions += [("approve", _("Approve")), ("reject", _("Reject"))]
+    return actions
+
+
+ACTIONS = {
+    "accept": lambda s, p, i, now: ops.accept_offer(s, p, i, now),
+    "check-in": lambda s, p, i, now: ops.check_in(s, p, i, now),
+    "check-out": lambda s, p, i, now: ops.check_out(s, p, i, now),
+    "cancel": lambda s, p, i, now: ops.cancel_booking(s, p, i, "", now),
+    "approve": lambda s, p, i, now: ops.decide_booking(s, p, i, True, "", now),
+    "reject": lambda s, p, i, now: ops.decide_booking(s, p, i, False, "", now),
+}
+DONE = {
+    "accept": _l("Offer accepted."),
+    "check-in": _l("Checked in."),
+    "check-out": _l("Checked out."),
+    "cancel": _l("Booking cancelled."),
+    "approve": _l("Booking approved."),
+    "reject": _l("Booking rejected."),
+}
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.post("/bookings/<int:booking_id>/<action>")
+@login_required
+def act(booking_id: int, action: str) -> Any:
+    """The buttons of "my bookings" and "my equipment"; the same operations the API calls."""
+    if action not in ACTIONS:
+        abort(404)
+    back = _back(url_for("bookings.mine"))
+    try:
+        ACTIONS[action](get_session(), current_principal(), booking_id, datetime.now(UTC))
+        broadcasts.publish(commit())
+    except MatchmakerError as exc:
+        get_session().rollback()
+        flash(exc.message(current_locale()), "danger")
+        return redirect(back)
+    flash(str(DONE[action]), "success")
+    return redirect(back)
+
+
+def _space_local(raw: str, zone: ZoneInfo, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=zone).astimezone(UTC)
+    except ValueError as exc:
+        raise InvalidInput(
+            "Give a date and time.", "请填写日期和时间。", details={"fields": {field: "invalid_date"}}
+        ) from exc
+
+
+@bp.post("/resources/<int:resource_id>/blackouts")
+@login_required
+def add_blackout(resource_id: int) -> Any:
+    """The host's form on the calendar page; times are the space's wall clock."""
+    session = get_session()
+    resource = ops.bookable_resource(session, current_principal(), resource_id)
+    zone = ZoneInfo(resource.space.timezone)
+    back = url_for("bookings.calendar", resource_id=resource_id)
+    try:
+        ops.add_blackout(
+            session,
+            current_principal(),
+            resource_id,
+            starts_at=_space_local(request.form.get("starts_at", ""), zone, "starts_at"),
+            ends_at=_space_local(request.form.get("ends_at", ""), zone, "ends_at"),
+            reason=request.form.get("reason", "").strip()[:200] or str(_l("Closed")),
+            effect="flag" if request.form.get("effect") == "flag" else "cancel",
+        )
+        broadcasts.publish(commit())
+    except MatchmakerError as exc:
+        session.rollback()
+        flash(exc.message(current_locale()), "danger")
+        return redirect(back)
+    flash(str(_l("The resource is closed for that time.")), "success")
+    return redirect(back)
