@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import passwords
 from models import Resource, Space
-from seeds import builders, history
+from seeds import bookings, builders, history
 from seeds.schema import DATA_DIR, SpaceData, TeamData, load_space_file, load_vocabulary, space_files
 
 DEMO_PASSWORD = "maker-demo-2026"  # noqa: S105  (the documented password of the demo accounts)
@@ -46,8 +46,10 @@ def load_demo(
     history_end: date = HISTORY_END,
     progress: Progress = lambda _msg: None,
     data_dir: Path = DATA_DIR,
+    today: date | None = None,
 ) -> DemoLogins:
-    """Load the named demo spaces (all by default) with their generated history; safe to run twice."""
+    """Load the named demo spaces (all by default) with their generated history and bookings; safe to
+    run twice. Upcoming bookings fall in the two weeks after ``today`` (the day of the load by default)."""
     vocabulary = load_vocabulary(data_dir)
     paths = {p.stem: p for p in space_files(data_dir)}
     wanted = names or sorted(paths)
@@ -88,6 +90,17 @@ def load_demo(
                 f"{data.slug}: generated history, {made} interactions"
                 if made
                 else f"{data.slug}: history already present"
+            )
+        with factory.begin() as session:
+            space = session.get_one(Space, space.id)
+            bookings.configure(session, space, {r.key: r.booking for r in data.resources})
+            rng = random.Random(f"{seed}:{data.slug}:bookings")
+            booked = bookings.generate(session, space, rng=rng, end=history_end, today=today)
+            progress(
+                f"{data.slug}: generated bookings, {booked.past} past ({booked.dropped} interactions left "
+                f"without one), {booked.upcoming} upcoming, {booked.certificates} certificates"
+                if booked
+                else f"{data.slug}: bookings already present"
             )
     return logins
 
@@ -143,7 +156,7 @@ def _load_space(
             space,
             orgs[r.org],
             r.key,
-            **r.model_dump(exclude={"key", "org"}),
+            **r.model_dump(exclude={"key", "org", "booking"}),
         )
         if r.kind in ("mentor", "fund") and resource.person_user_id is None:
             person = str(r.attributes.get("person_zh") or r.name_zh)

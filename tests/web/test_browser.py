@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
+from tests.web.booking_support import SHANGHAI, iso, next_week
 from tests.web.live import WAIT, add_equipment, api_token
 
 pytestmark = pytest.mark.browser
@@ -89,3 +91,69 @@ def test_the_catalogue_shows_a_new_resource_without_a_reload(
     )
     expect(page.locator(f'#results [data-resource-id="{world.equipment1.id}"]')).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def _booking_body(world: World, team_id: int, start: Any, end: Any) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "resource_id": world.equipment1.id,
+        "starts_at": iso(start),
+        "ends_at": iso(end),
+    }
+
+
+def test_a_slot_turns_taken_on_an_open_calendar_when_another_team_books_it(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
+    log_in(page, live_server, "founder@test.example")
+    start = next_week(2, 10)
+    day = start.astimezone(SHANGHAI).date().isoformat()
+    page.goto(f"{live_server.url}/resources/{world.equipment1.id}/calendar?view=day&date={day}")
+    cell = page.locator(f'td[data-start="{iso(start)}"]')
+    expect(cell).to_have_attribute("data-state", "free")
+    expect(page.locator("#calendar")).to_have_attribute(
+        "data-live-joined", f"resource:{world.equipment1.id};"
+    )
+    other = api_token(live_server.url, "other_founder@test.example")
+    made = requests.post(
+        f"{live_server.url}/api/v1/bookings",
+        json=_booking_body(world, world.team2.id, start, start + timedelta(hours=1)),
+        headers={"Authorization": f"Bearer {other}"},
+        timeout=WAIT,
+    )
+    assert made.status_code == 201, made.text
+    expect(cell).to_have_attribute("data-state", "taken")  # no reload: the event redrew it
+    expect(cell).to_have_text("已占用")
+
+
+def test_a_founder_selects_free_slots_and_books_them_from_the_calendar(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
+    log_in(page, live_server, "founder@test.example")
+    start = next_week(3, 14)
+    day = start.astimezone(SHANGHAI).date().isoformat()
+    page.goto(f"{live_server.url}/resources/{world.equipment1.id}/calendar?view=day&date={day}")
+    page.locator(f'td[data-start="{iso(start)}"]').click()
+    page.locator(f'td[data-start="{iso(start + timedelta(minutes=90))}"]').click()  # extends to two hours
+    expect(page.locator("#selection")).to_contain_text("14:00")
+    page.fill("#note", "晶圆测试")
+    page.click("#book")
+    expect(page.locator("#booking-result")).to_contain_text("预约成功")
+    for minutes in (0, 30, 60, 90):
+        expect(page.locator(f'td[data-start="{iso(start + timedelta(minutes=minutes))}"]')).to_have_attribute(
+            "data-state", "mine"
+        )
+    # A second team's page, open at the same time, shows the slot taken and offers alternatives.
+    other = page.context.browser.new_context(locale="en-US").new_page()  # type: ignore[union-attr]
+    log_in_en(other, live_server, "other_founder@test.example")
+    other.goto(f"{live_server.url}/resources/{world.equipment1.id}/calendar?view=day&date={day}")
+    expect(other.locator(f'td[data-start="{iso(start)}"]')).to_have_attribute("data-state", "taken")
+    other.close()
+
+
+def log_in_en(page: Page, server: LiveServer, email: str) -> None:
+    page.goto(f"{server.url}/login?lang=en")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("header .account")).to_contain_text("Log out")
