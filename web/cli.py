@@ -42,9 +42,11 @@ def _redact(url: str) -> str:
 
 def _serve(host: str, port: int, debug: bool = False) -> None:
     from web import create_app
+    from web.bookings import sweeper
     from web.extensions import socketio
 
     app = create_app()
+    sweeper.start(app)
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
 
@@ -80,6 +82,17 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 @click.option("--debug", is_flag=True)
 def serve(host: str, port: int, debug: bool) -> None:
     _serve(host, port, debug)
+
+
+@main.command(
+    help="Release lapsed booking holds, approvals and no-shows once (serving processes also do it)."
+)
+def sweep() -> None:
+    from web import create_app
+    from web.bookings import sweeper
+
+    count = sweeper.sweep_once(create_app())
+    click.echo(f"Released {count} lapsed bookings.")
 
 
 @main.group(help="Database schema.")

@@ -3,15 +3,17 @@ their buttons, and the host's blackout form in the space's wall-clock time."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Blackout, Booking, BookingStatus
 from tests.conftest import Client, World, fresh
 from tests.web.booking_support import SHANGHAI, Api, next_week, token_for
+from web.bookings import sweeper
 
 
 @pytest.mark.parametrize(("lang", "words"), [("zh", ["日历", "空闲"]), ("en", ["Calendar", "Free"])])
@@ -118,3 +120,25 @@ def test_the_host_closes_a_resource_in_the_spaces_wall_clock(
     client.form(path, form, token_from="/")
     fresh(db)
     assert len(db.scalars(select(Blackout)).all()) == 1
+
+
+def test_the_background_sweep_releases_a_booking_nobody_checked_in(
+    app: Flask, world: World, db: Session
+) -> None:
+    started = datetime.now(UTC) - timedelta(hours=1)
+    db.add(
+        Booking(
+            resource_id=world.equipment1.id,
+            team_id=world.team1.id,
+            booked_by_id=world.id("founder"),
+            starts_at=started,
+            ends_at=started + timedelta(hours=2),
+            blocked_until=started + timedelta(hours=2),
+            status=BookingStatus.CONFIRMED,
+        )
+    )
+    db.commit()
+    assert sweeper.sweep_once(app) == 1
+    assert sweeper.sweep_once(app) == 0
+    fresh(db)
+    assert db.scalars(select(Booking)).one().status is BookingStatus.NO_SHOW
