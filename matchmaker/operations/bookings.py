@@ -1,5 +1,6 @@
-"""Booking use cases: rules and blackouts, certificates and allowances, booking (single, series and from a
-waitlist), approval, cancellation, check-in, no-show release, the slot finder, calendars and the ledger.
+"""Booking use cases: booking (single, series, from a waitlist), the quote and the ledger lines,
+approval, moving and cancelling, check-in and check-out, releasing what lapsed, the waitlist, and
+blackouts that cancel or flag what they cover.
 
 The database refuses overlapping active bookings of one unit (migration 0002); these operations check
 first so the answer can name the clash and offer alternatives, and turn the database's refusal of a
@@ -8,10 +9,9 @@ concurrent loser into the same clean ``SlotTaken``.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,20 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import events, lifecycles, pricing, slots
-from matchmaker.errors import Conflict, Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
-from matchmaker.operations.catalogue import get_resource
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matchmaker.operations.booking_rules import (
+    BOOKABLE,
+    active_bookings,
+    availability_of,
+    blackout_out,
+    bookable_resource,
+    check_certified,
+    not_bookable,
+    occupancy,
+    record_calendar,
+    rules_of,
+    runnable_resource,
+)
 from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.operations.teams import ref as team_ref
 from matchmaker.permissions import (
@@ -29,10 +41,8 @@ from matchmaker.permissions import (
     can_book_for,
     can_handle_booking,
     can_run_resource,
-    can_set_allowances,
 )
 from models import (
-    ACTIVE_STATUSES,
     AdmissionStatus,
     Allowance,
     Availability,
@@ -41,46 +51,26 @@ from models import (
     Booking,
     BookingSeries,
     BookingStatus,
-    CalendarFeed,
     Certification,
     Charge,
     ChargeKind,
     Interaction,
     InteractionKind,
     Resource,
-    ResourceKind,
-    Space,
     Team,
     TeamMember,
-    User,
     WaitlistEntry,
     WaitlistStatus,
 )
 from models.base import utcnow
 
-BOOKABLE = (ResourceKind.EQUIPMENT, ResourceKind.PILOT_LINE, ResourceKind.WORKSPACE)
 ACTIVE_TEAM_STAGES = ("nursery", "incubator", "accelerator")
+
+
 OFFER_MINUTES = 30  # how long a waitlist offer holds the slot
+
+
 CHECKIN_EARLY = timedelta(minutes=15)
-DEFAULT_HOURS = tuple({"weekday": d, "start": "09:00", "end": "18:00"} for d in range(5))
-AVAILABILITY_FIELDS = (
-    "weekly_hours",
-    "slot_minutes",
-    "min_minutes",
-    "max_minutes",
-    "lead_minutes",
-    "horizon_days",
-    "buffer_minutes",
-    "units",
-    "requires_certification",
-    "certification_lapse_days",
-    "requires_approval",
-    "approval_hold_hours",
-    "free_cancel_hours",
-    "late_cancel_fee_percent",
-    "checkin_grace_minutes",
-    "open_to_other_spaces",
-)
 
 
 class SlotTaken(Conflict):
@@ -89,192 +79,6 @@ class SlotTaken(Conflict):
 
 class QuotaExceeded(Conflict):
     code = "quota_exceeded"
-
-
-class NotCertified(MatchmakerError):
-    code = "not_certified"
-    status = 403
-
-
-# Reading rules ------------------------------------------------------------------------------------
-
-
-def availability_of(session: Session, resource: Resource) -> Availability:
-    """The resource's booking rules; a resource nobody configured gets the defaults (weekdays 9–18)."""
-    found = session.get(Availability, resource.id)
-    if found is not None:
-        return found
-    return Availability(
-        resource_id=resource.id,
-        weekly_hours=list(DEFAULT_HOURS),
-        slot_minutes=30,
-        min_minutes=30,
-        max_minutes=480,
-        lead_minutes=0,
-        horizon_days=60,
-        buffer_minutes=0,
-        units=max(1, resource.capacity),
-        requires_certification=False,
-        certification_lapse_days=None,
-        requires_approval=False,
-        approval_hold_hours=48,
-        free_cancel_hours=24,
-        late_cancel_fee_percent=50,
-        checkin_grace_minutes=15,
-        open_to_other_spaces=False,
-    )
-
-
-def rules_of(resource: Resource, availability: Availability) -> slots.Rules:
-    return slots.Rules(
-        timezone=resource.space.timezone,
-        weekly_hours=tuple(slots.Opening.parse(o) for o in availability.weekly_hours),
-        slot_minutes=availability.slot_minutes,
-        min_minutes=availability.min_minutes,
-        max_minutes=availability.max_minutes,
-        lead_minutes=availability.lead_minutes,
-        horizon_days=availability.horizon_days,
-        buffer_minutes=availability.buffer_minutes,
-        units=availability.units,
-    )
-
-
-def availability_out(availability: Availability) -> dict[str, Any]:
-    return {name: getattr(availability, name) for name in AVAILABILITY_FIELDS}
-
-
-def _check_weekly_hours(raw: Any) -> list[dict[str, Any]]:
-    try:
-        openings = [slots.Opening.parse(o) for o in raw]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "Opening hours need a weekday (0 = Monday) and start and end times like 09:00.",
-            "开放时间需包含星期（0 表示周一）以及形如 09:00 的开始和结束时间。",
-            details={"fields": {"weekly_hours": "invalid_format"}},
-        ) from exc
-    for o in openings:
-        if not 0 <= o.weekday <= 6 or o.end <= o.start:
-            raise InvalidInput(
-                "Each opening needs a weekday from 0 to 6 and must end after it starts.",
-                "每段开放时间的星期须为 0 到 6，且结束须晚于开始。",
-                details={"fields": {"weekly_hours": "invalid"}},
-            )
-    return [o.as_dict() for o in openings]
-
-
-def set_availability(
-    session: Session, principal: Principal, resource_id: int, changes: dict[str, Any]
-) -> Availability:
-    resource = _runnable_resource(session, principal, resource_id, "set this resource's booking rules")
-    if not resource.accepts_bookings:
-        raise not_bookable(resource)
-    current = availability_of(session, resource)
-    if current not in session:
-        session.add(current)
-    for name, value in changes.items():
-        if name == "weekly_hours":
-            value = _check_weekly_hours(value)
-        setattr(current, name, value)
-    if current.min_minutes > current.max_minutes:
-        raise InvalidInput(
-            "The shortest booking cannot be longer than the longest.",
-            "最短预约时长不能超过最长预约时长。",
-            details={"fields": {"min_minutes": "out_of_range"}},
-        )
-    for name in ("min_minutes", "max_minutes"):
-        if getattr(current, name) % current.slot_minutes:
-            raise InvalidInput(
-                "Booking lengths must be whole slots.",
-                "预约时长须为时间格的整数倍。",
-                details={"fields": {name: "misaligned"}},
-            )
-    session.flush()
-    _record_calendar(session, resource, "availability_changed", availability_out(current))
-    return current
-
-
-def not_bookable(resource: Resource) -> Exception:
-    if resource.is_retired:
-        return ResourceRetired(resource.id)
-    return InvalidInput(
-        "Only equipment, pilot lines and workspaces can be booked.",
-        "只有设备、中试线和工位/会议室可以预约。",
-        details={"fields": {"resource_id": "not_bookable"}},
-    )
-
-
-def _runnable_resource(session: Session, principal: Principal, resource_id: int, what_en: str) -> Resource:
-    resource = get_resource(session, principal, resource_id)
-    if not can_run_resource(principal, resource_ref(resource)):
-        raise Forbidden(what_en, "管理该资源的预约")
-    return resource
-
-
-def bookable_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
-    resource = get_resource(session, principal, resource_id)
-    if not resource.accepts_bookings:
-        raise not_bookable(resource)
-    return resource
-
-
-# Occupancy ----------------------------------------------------------------------------------------
-
-
-def _active_bookings(
-    session: Session, resource_ids: Sequence[int], start: datetime, end: datetime
-) -> list[Booking]:
-    return list(
-        session.scalars(
-            select(Booking)
-            .where(
-                Booking.resource_id.in_(resource_ids),
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.starts_at >= start - slots.MAX_BOOKING,
-                Booking.starts_at < end,
-                Booking.blocked_until > start,
-            )
-            .order_by(Booking.starts_at)
-        )
-    )
-
-
-def _blackouts(
-    session: Session, resource_ids: Sequence[int], start: datetime, end: datetime
-) -> list[Blackout]:
-    return list(
-        session.scalars(
-            select(Blackout)
-            .where(
-                Blackout.resource_id.in_(resource_ids),
-                Blackout.removed_at.is_(None),
-                Blackout.starts_at < end,
-                Blackout.ends_at > start,
-            )
-            .order_by(Blackout.starts_at)
-        )
-    )
-
-
-def _busy(b: Booking) -> slots.Busy:
-    return slots.Busy(b.starts_at, b.ends_at, b.blocked_until, b.unit, b.id)
-
-
-def _closure(b: Blackout) -> slots.Closure:
-    return slots.Closure(b.starts_at, b.ends_at, b.unit, b.reason)
-
-
-def occupancy(
-    session: Session, resource: Resource, rules: slots.Rules, start: datetime, end: datetime
-) -> slots.Occupancy:
-    margin = slots.ALTERNATIVE_WINDOW + slots.MAX_BOOKING
-    return slots.Occupancy(
-        rules,
-        [_busy(b) for b in _active_bookings(session, [resource.id], start - margin, end + margin)],
-        [_closure(b) for b in _blackouts(session, [resource.id], start - margin, end + margin)],
-    )
-
-
-# Making bookings ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -287,7 +91,7 @@ class Request:
     note: str = ""
 
 
-def _team_for_booking(session: Session, principal: Principal, team_id: int, *, lock: bool) -> Team:
+def team_for_booking(session: Session, principal: Principal, team_id: int, *, lock: bool) -> Team:
     query = select(Team).where(Team.id == team_id)
     if lock:  # one team's bookings are serialised, so two at once cannot both pass its monthly cap
         query = query.with_for_update()
@@ -306,45 +110,6 @@ def _team_for_booking(session: Session, principal: Principal, team_id: int, *, l
 def _check_space(team: Team, resource: Resource, availability: Availability) -> None:
     if team.space_id != resource.space_id and not availability.open_to_other_spaces:
         raise Forbidden("book resources of another space", "预约其他空间的资源")
-
-
-def _check_certified(
-    session: Session, principal: Principal, resource: Resource, availability: Availability, now: datetime
-) -> None:
-    if not availability.requires_certification or can_run_resource(principal, resource_ref(resource)):
-        return
-    cert = session.scalar(
-        select(Certification).where(
-            Certification.user_id == principal.user_id, Certification.resource_id == resource.id
-        )
-    )
-    problem = certificate_problem(cert, availability, now)
-    if problem is not None:
-        en, zh = problem
-        raise NotCertified(
-            f"Only trained users may book this equipment: {en}.",
-            f"该设备仅限经过培训认证的用户预约：{zh}。",
-            details={"resource_id": resource.id},
-        )
-
-
-def certificate_problem(
-    cert: Certification | None, availability: Availability, now: datetime
-) -> tuple[str, str] | None:
-    """Why a certificate does not let its holder book now, or None when it does."""
-    if cert is None:
-        return "you have no certificate for it", "您尚未取得该设备的使用认证"
-    if cert.revoked_at is not None:
-        return "your certificate was revoked", "您的认证已被撤销"
-    if cert.expires_at is not None and cert.expires_at <= now:
-        return "your certificate has expired", "您的认证已过期"
-    lapse = availability.certification_lapse_days
-    if lapse is not None and (cert.last_used_at or cert.granted_at) < now - timedelta(days=lapse):
-        return (
-            f"your certificate lapsed after {lapse} days without use",
-            f"您已超过 {lapse} 天未使用该设备，认证已失效",
-        )
-    return None
 
 
 def _allowance(session: Session, team: Team, resource: Resource) -> pricing.Allowance:
@@ -374,7 +139,7 @@ def _month_usage(session: Session, team: Team, kind: str, month: str) -> tuple[i
     return int(free), int(booked)
 
 
-def _quote(
+def price_for(
     session: Session, team: Team, resource: Resource, start: datetime, end: datetime
 ) -> tuple[pricing.Quote, str]:
     """Price [start, end) for the team, counting this month's free minutes and refusing what would break
@@ -401,13 +166,13 @@ def quote_booking(
     """What a booking would cost and whether it can be made, without making it."""
     now = now or utcnow()
     resource = bookable_resource(session, principal, request.resource_id)
-    team = _team_for_booking(session, principal, request.team_id, lock=False)
+    team = team_for_booking(session, principal, request.team_id, lock=False)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
     rules = rules_of(resource, availability)
     occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
     slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
-    quote, month = _quote(session, team, resource, request.starts_at, request.ends_at)
+    quote, month = price_for(session, team, resource, request.starts_at, request.ends_at)
     return {
         **quote.as_dict(),
         "month": month,
@@ -449,7 +214,7 @@ def _month_of(booking: Booking) -> str:
 
 def _bill(session: Session, booking: Booking, team: Team) -> None:
     """Price the booking now and write its usage line."""
-    quote, month = _quote(session, team, booking.resource, booking.starts_at, booking.ends_at)
+    quote, month = price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
     booking.amount_cny, booking.free_minutes = quote.amount_cny, quote.free_minutes
     _charge(
         session,
@@ -561,7 +326,7 @@ def substitutes(
     if not tag_ids:
         return []
     out = []
-    for other in _candidate_resources(session, team, tag_ids, exclude=resource.id):
+    for other in candidate_resources(session, team, tag_ids, exclude=resource.id):
         availability = availability_of(session, other)
         rules = rules_of(other, availability)
         occ = occupancy(session, other, rules, start, end)
@@ -580,7 +345,7 @@ def substitutes(
     return out
 
 
-def _candidate_resources(
+def candidate_resources(
     session: Session, team: Team, tag_ids: set[int], *, exclude: int | None = None
 ) -> list[Resource]:
     """Bookable resources having all the tags, in the team's space or open to other spaces."""
@@ -600,7 +365,7 @@ def _candidate_resources(
     return [r for r in session.scalars(query) if tag_ids <= {t.id for t in r.tags}]
 
 
-def _payloads(booking: Booking) -> tuple[dict[str, Any], dict[str, Any]]:
+def payloads(booking: Booking) -> tuple[dict[str, Any], dict[str, Any]]:
     public = {
         "id": booking.id,
         "resource_id": booking.resource_id,
@@ -638,7 +403,7 @@ def booking_private(booking: Booking) -> dict[str, Any]:
 
 
 def booking_out(booking: Booking) -> dict[str, Any]:
-    return _payloads(booking)[1]
+    return payloads(booking)[1]
 
 
 def _member_ids(session: Session, team_id: int) -> tuple[int, ...]:
@@ -650,7 +415,7 @@ def _member_ids(session: Session, team_id: int) -> tuple[int, ...]:
 
 
 def _record(session: Session, booking: Booking, action: str) -> None:
-    public, private = _payloads(booking)
+    public, private = payloads(booking)
     events.record(
         session,
         events.BookingChanged(
@@ -663,13 +428,6 @@ def _record(session: Session, booking: Booking, action: str) -> None:
             private=private,
             member_user_ids=_member_ids(session, booking.team_id),
         ),
-    )
-
-
-def _record_calendar(session: Session, resource: Resource, action: str, payload: dict[str, Any]) -> None:
-    events.record(
-        session,
-        events.CalendarChanged(action, resource.space_id, resource.id, resource.organization_id, payload),
     )
 
 
@@ -707,10 +465,10 @@ def create_booking(
 ) -> Booking:
     now = now or utcnow()
     resource = bookable_resource(session, principal, request.resource_id)
-    team = _team_for_booking(session, principal, request.team_id, lock=True)
+    team = team_for_booking(session, principal, request.team_id, lock=True)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
-    _check_certified(session, principal, resource, availability, now)
+    check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
     sweep(session, now, resource_id=resource.id)
     occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
@@ -727,7 +485,7 @@ def create_booking(
     booking = _new_booking(
         principal, team, resource, availability, request.starts_at, request.ends_at, now, request.note
     )
-    _quote(session, team, resource, request.starts_at, request.ends_at)  # refuse early if over the cap
+    price_for(session, team, resource, request.starts_at, request.ends_at)  # refuse early if over the cap
     if not free or not _insert(session, booking, free):
         raise _slot_taken(session, principal, team, resource, rules, request.starts_at, request.ends_at, now)
     _bill(session, booking, team)
@@ -755,10 +513,10 @@ def create_series(
     ``skip_conflicts`` the clashing dates are left out (and listed) and the rest are booked."""
     now = now or utcnow()
     resource = bookable_resource(session, principal, request.resource_id)
-    team = _team_for_booking(session, principal, request.team_id, lock=True)
+    team = team_for_booking(session, principal, request.team_id, lock=True)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
-    _check_certified(session, principal, resource, availability, now)
+    check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
     sweep(session, now, resource_id=resource.id)
     wanted = slots.repeat(
@@ -842,9 +600,6 @@ def _series_clash(clashes: list[dict[str, Any]], total: int) -> SlotTaken:
         f"{total} 个日期中有 {len(clashes)} 个无法预约，全部未预约。可选择跳过冲突日期或换一个时间。",
         details={"occurrences": clashes},
     )
-
-
-# Changing bookings --------------------------------------------------------------------------------
 
 
 def get_booking(session: Session, principal: Principal, booking_id: int) -> Booking:
@@ -940,7 +695,7 @@ def move_booking(
     availability = availability_of(session, resource)
     rules = rules_of(resource, availability)
     team = (
-        _team_for_booking(session, principal, booking.team_id, lock=True)
+        team_for_booking(session, principal, booking.team_id, lock=True)
         if can_book_for(principal, team_ref(booking.team))
         else booking.team
     )
@@ -1010,8 +765,8 @@ def accept_offer(
         raise Conflict("The offer has expired.", "该候补邀请已过期。", details={"booking_id": booking.id})
     resource = booking.resource
     availability = availability_of(session, resource)
-    _check_certified(session, principal, resource, availability, now)
-    team = _team_for_booking(session, principal, booking.team_id, lock=True)
+    check_certified(session, principal, resource, availability, now)
+    team = team_for_booking(session, principal, booking.team_id, lock=True)
     if availability.requires_approval and not can_run_resource(principal, resource_ref(resource)):
         booking.status = BookingStatus.PENDING
         booking.hold_expires_at = min(
@@ -1128,18 +883,15 @@ def sweep(session: Session, now: datetime | None = None, *, resource_id: int | N
     return released
 
 
-# Waitlist -----------------------------------------------------------------------------------------
-
-
 def join_waitlist(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> WaitlistEntry:
     now = now or utcnow()
     resource = bookable_resource(session, principal, request.resource_id)
-    team = _team_for_booking(session, principal, request.team_id, lock=False)
+    team = team_for_booking(session, principal, request.team_id, lock=False)
     availability = availability_of(session, resource)
     _check_space(team, resource, availability)
-    _check_certified(session, principal, resource, availability, now)
+    check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
     occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
     slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
@@ -1245,9 +997,6 @@ def offer_freed_time(
         _record(session, booking, "offered")
 
 
-# Blackouts, certificates, allowances --------------------------------------------------------------
-
-
 def add_blackout(
     session: Session,
     principal: Principal,
@@ -1263,7 +1012,7 @@ def add_blackout(
     """Close the resource (or one unit) for a while. Active bookings it now overlaps are cancelled and
     refunded, or flagged for the host to sort out, as asked. Returns the bookings it touched."""
     now = now or utcnow()
-    resource = _runnable_resource(session, principal, resource_id, "close this resource")
+    resource = runnable_resource(session, principal, resource_id, "close this resource")
     if not resource.accepts_bookings:
         raise not_bookable(resource)
     if ends_at <= starts_at:
@@ -1292,7 +1041,7 @@ def add_blackout(
     session.flush()
     touched = [
         b
-        for b in _active_bookings(session, [resource.id], starts_at, ends_at)
+        for b in active_bookings(session, [resource.id], starts_at, ends_at)
         if (unit is None or b.unit == unit)
         and slots.overlaps(b.starts_at, b.ends_at, starts_at, ends_at)
         and b.status is not BookingStatus.COMPLETED
@@ -1310,562 +1059,5 @@ def add_blackout(
             booking.flagged_reason = reason[:200]
             session.flush()
             _record(session, booking, "flagged")
-    _record_calendar(session, resource, "blackout_added", blackout_out(blackout))
+    record_calendar(session, resource, "blackout_added", blackout_out(blackout))
     return blackout, touched
-
-
-def remove_blackout(
-    session: Session, principal: Principal, blackout_id: int, now: datetime | None = None
-) -> Blackout:
-    now = now or utcnow()
-    blackout = session.get(Blackout, blackout_id)
-    if blackout is None or blackout.removed_at is not None:
-        raise NotFound("blackout", "停用时段", blackout_id)
-    resource = _runnable_resource(session, principal, blackout.resource_id, "reopen this resource")
-    blackout.removed_at = now
-    session.flush()
-    _record_calendar(session, resource, "blackout_removed", blackout_out(blackout))
-    return blackout
-
-
-def blackout_out(b: Blackout) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "resource_id": b.resource_id,
-        "unit": b.unit,
-        "starts_at": b.starts_at.isoformat(),
-        "ends_at": b.ends_at.isoformat(),
-        "reason": b.reason,
-        "effect": b.effect.value,
-        "removed": b.removed_at is not None,
-    }
-
-
-def grant_certification(
-    session: Session,
-    principal: Principal,
-    resource_id: int,
-    user_id: int,
-    expires_at: datetime | None = None,
-    now: datetime | None = None,
-) -> Certification:
-    now = now or utcnow()
-    resource = _runnable_resource(session, principal, resource_id, "certify users for this equipment")
-    if session.get(User, user_id) is None:
-        raise NotFound("user", "用户", user_id)
-    if expires_at is not None and expires_at <= now:
-        raise InvalidInput(
-            "A certificate must expire in the future.",
-            "认证的到期时间须在将来。",
-            details={"fields": {"expires_at": "in_the_past"}},
-        )
-    cert = session.scalar(
-        select(Certification).where(
-            Certification.user_id == user_id, Certification.resource_id == resource.id
-        )
-    )
-    if cert is None:
-        cert = Certification(user_id=user_id, resource_id=resource.id, granted_by_id=principal.user_id)
-        session.add(cert)
-    cert.granted_by_id = principal.user_id or cert.granted_by_id
-    cert.granted_at, cert.expires_at, cert.revoked_at, cert.last_used_at = now, expires_at, None, None
-    session.flush()
-    return cert
-
-
-def revoke_certification(
-    session: Session, principal: Principal, resource_id: int, user_id: int, now: datetime | None = None
-) -> Certification:
-    resource = _runnable_resource(session, principal, resource_id, "certify users for this equipment")
-    cert = session.scalar(
-        select(Certification).where(
-            Certification.user_id == user_id, Certification.resource_id == resource.id
-        )
-    )
-    if cert is None or cert.revoked_at is not None:
-        raise NotFound("certificate", "认证", user_id)
-    cert.revoked_at = now or utcnow()
-    session.flush()
-    return cert
-
-
-def certifications(
-    session: Session, principal: Principal, resource_id: int, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    now = now or utcnow()
-    resource = _runnable_resource(session, principal, resource_id, "see who is certified")
-    availability = availability_of(session, resource)
-    rows = session.scalars(
-        select(Certification)
-        .where(Certification.resource_id == resource.id)
-        .options(selectinload(Certification.user))
-        .order_by(Certification.id)
-    )
-    return [certification_out(c, availability, now) for c in rows]
-
-
-def certification_out(c: Certification, availability: Availability, now: datetime) -> dict[str, Any]:
-    problem = certificate_problem(c, availability, now)
-    return {
-        "user_id": c.user_id,
-        "display_name": c.user.display_name,
-        "resource_id": c.resource_id,
-        "granted_at": c.granted_at.isoformat(),
-        "expires_at": c.expires_at.isoformat() if c.expires_at else None,
-        "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
-        "last_used_at": c.last_used_at.isoformat() if c.last_used_at else None,
-        "valid": problem is None,
-        "problem_en": problem[0] if problem else None,
-        "problem_zh": problem[1] if problem else None,
-    }
-
-
-def set_allowance(
-    session: Session,
-    principal: Principal,
-    space_id: int,
-    *,
-    resource_kind: str,
-    stage: str,
-    free_hours_per_month: int,
-    discount_percent: int,
-    max_hours_per_month: int | None,
-) -> Allowance:
-    if session.get(Space, space_id) is None:
-        raise NotFound("space", "空间", space_id)
-    if not can_set_allowances(principal, space_id):
-        raise Forbidden("set this space's allowances", "设置该空间的预约额度")
-    row = session.scalar(
-        select(Allowance).where(
-            Allowance.space_id == space_id, Allowance.resource_kind == resource_kind, Allowance.stage == stage
-        )
-    )
-    if row is None:
-        row = Allowance(space_id=space_id, resource_kind=resource_kind, stage=stage)
-        session.add(row)
-    row.free_hours_per_month, row.discount_percent, row.max_hours_per_month = (
-        free_hours_per_month,
-        discount_percent,
-        max_hours_per_month,
-    )
-    session.flush()
-    return row
-
-
-def allowance_out(a: Allowance) -> dict[str, Any]:
-    return {
-        "space_id": a.space_id,
-        "resource_kind": a.resource_kind,
-        "stage": a.stage,
-        "free_hours_per_month": a.free_hours_per_month,
-        "discount_percent": a.discount_percent,
-        "max_hours_per_month": a.max_hours_per_month,
-    }
-
-
-def allowances(session: Session, space_id: int) -> list[Allowance]:
-    return list(
-        session.scalars(
-            select(Allowance)
-            .where(Allowance.space_id == space_id)
-            .order_by(Allowance.resource_kind, Allowance.stage)
-        )
-    )
-
-
-# Reading calendars --------------------------------------------------------------------------------
-
-
-def _range(start: datetime, end: datetime, *, most: timedelta = timedelta(days=42)) -> None:
-    if end <= start:
-        raise InvalidInput(
-            "The end of the range must come after its start.",
-            "范围的结束须晚于开始。",
-            details={"fields": {"to": "before_from"}},
-        )
-    if end - start > most:
-        raise InvalidInput(
-            f"Ask for at most {most.days} days at a time.",
-            f"每次最多查询 {most.days} 天。",
-            details={"fields": {"to": "range_too_long"}},
-        )
-
-
-def calendar(
-    session: Session, principal: Principal, resource_id: int, start: datetime, end: datetime
-) -> dict[str, Any]:
-    """A resource's opening hours, blackouts and bookings in [start, end). Everyone sees which slots are
-    taken; the booking team and the resource's hosts also see who and why."""
-    _range(start, end)
-    resource = bookable_resource(session, principal, resource_id)
-    availability = availability_of(session, resource)
-    rules = rules_of(resource, availability)
-    hosts = can_run_resource(principal, resource_ref(resource))
-    bookings = _active_bookings(session, [resource.id], start, end)
-    teams = {b.team_id for b in bookings}
-    return {
-        "resource": {
-            "id": resource.id,
-            "name_zh": resource.name_zh,
-            "name_en": resource.name_en,
-            "space_id": resource.space_id,
-            "kind": resource.kind.value,
-        },
-        "timezone": rules.timezone,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "rules": availability_out(availability),
-        "opening": [
-            {"starts_at": s.isoformat(), "ends_at": e.isoformat()}
-            for s, e in slots.opening_intervals(rules, start, end)
-        ],
-        "blackouts": [blackout_out(b) for b in _blackouts(session, [resource.id], start, end)],
-        "bookings": [_calendar_entry(b, hosts or b.team_id in principal.teams) for b in bookings],
-        "can_manage": hosts,
-        "teams_visible": sorted(teams) if hosts else sorted(teams & set(principal.teams)),
-    }
-
-
-def _calendar_entry(b: Booking, detailed: bool) -> dict[str, Any]:
-    public, private = _payloads(b)
-    if detailed:
-        return {**public, "mine": True, "team": private["team"], "series_id": b.series_id}
-    return {**public, "mine": False}
-
-
-def space_week(session: Session, principal: Principal, space_id: int, week: date) -> dict[str, Any]:
-    """Every bookable resource of a space with its bookings and blackouts for one week (the managers'
-    wall view). Public slot data only, plus team names for managers."""
-    space = session.get(Space, space_id)
-    if space is None:
-        raise NotFound("space", "空间", space_id)
-    zone = slots.Rules(timezone=space.timezone).zone
-    monday = slots.week_start(week)
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    resources = list(
-        session.scalars(
-            select(Resource)
-            .where(Resource.space_id == space_id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
-            .order_by(Resource.kind, Resource.id)
-        )
-    )
-    ids = [r.id for r in resources]
-    manager = principal.is_manager_of(space_id)
-    by_resource: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    rows = session.execute(
-        select(
-            Booking.id,
-            Booking.resource_id,
-            Booking.unit,
-            Booking.starts_at,
-            Booking.ends_at,
-            Booking.blocked_until,
-            Booking.status,
-            Booking.team_id,
-            Team.name_zh,
-            Team.name_en,
-        )
-        .join(Team, Team.id == Booking.team_id)
-        .join(Resource, Resource.id == Booking.resource_id)
-        .where(
-            Resource.space_id == space_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at >= start - slots.MAX_BOOKING,
-            Booking.starts_at < end,
-            Booking.blocked_until > start,
-        )
-        .order_by(Booking.starts_at)
-    )
-    for row in rows:
-        if row.resource_id not in by_resource:
-            continue
-        entry: dict[str, Any] = {
-            "id": row.id,
-            "unit": row.unit,
-            "starts_at": row.starts_at.isoformat(),
-            "ends_at": row.ends_at.isoformat(),
-            "status": row.status.value,
-        }
-        if manager or row.team_id in principal.teams:
-            entry["team"] = {"id": row.team_id, "name_zh": row.name_zh, "name_en": row.name_en}
-        by_resource[row.resource_id].append(entry)
-    closures: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for b in _blackouts(session, ids, start, end):
-        closures[b.resource_id].append(blackout_out(b))
-    return {
-        "space_id": space_id,
-        "timezone": space.timezone,
-        "week_of": monday.isoformat(),
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "resources": [
-            {
-                "id": r.id,
-                "name_zh": r.name_zh,
-                "name_en": r.name_en,
-                "kind": r.kind.value,
-                "bookings": by_resource[r.id],
-                "blackouts": closures[r.id],
-            }
-            for r in resources
-        ],
-    }
-
-
-def team_bookings(
-    session: Session,
-    principal: Principal,
-    team_id: int,
-    *,
-    start: datetime | None = None,
-    include_past: bool = False,
-    now: datetime | None = None,
-) -> list[Booking]:
-    now = now or utcnow()
-    team = session.get(Team, team_id)
-    if team is None or not can_book_for(principal, team_ref(team)):
-        raise NotFound("team", "团队", team_id)
-    query = (
-        select(Booking)
-        .where(Booking.team_id == team_id)
-        .options(selectinload(Booking.resource), selectinload(Booking.booked_by), selectinload(Booking.team))
-        .order_by(Booking.starts_at)
-    )
-    if not include_past:
-        query = query.where(Booking.blocked_until > (start or now - timedelta(days=1)))
-    return list(session.scalars(query.limit(500)))
-
-
-def host_bookings(
-    session: Session, principal: Principal, *, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The host's "my equipment": each bookable resource the principal runs, with what is pending
-    approval and the bookings of the next two weeks."""
-    now = now or utcnow()
-    orgs = {o for _, o in principal.organizations}
-    managed = {s for s, r in principal.roles if r == "manager"}
-    if not orgs and not managed and not principal.is_admin:
-        return []
-    query = select(Resource).where(Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
-    if not principal.is_admin:
-        query = query.where(or_(Resource.organization_id.in_(orgs), Resource.space_id.in_(managed)))
-    resources = list(
-        session.scalars(
-            query.options(selectinload(Resource.space)).order_by(Resource.space_id, Resource.id).limit(300)
-        )
-    )
-    ids = [r.id for r in resources]
-    bookings = (
-        session.scalars(
-            select(Booking)
-            .where(
-                Booking.resource_id.in_(ids),
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.blocked_until > now - timedelta(hours=12),
-                Booking.starts_at < now + timedelta(days=14),
-            )
-            .options(
-                selectinload(Booking.team), selectinload(Booking.booked_by), selectinload(Booking.resource)
-            )
-            .order_by(Booking.starts_at)
-        ).all()
-        if ids
-        else []
-    )
-    grouped: dict[int, list[Booking]] = {i: [] for i in ids}
-    for b in bookings:
-        grouped[b.resource_id].append(b)
-    return [
-        {
-            "resource": {
-                "id": r.id,
-                "name_zh": r.name_zh,
-                "name_en": r.name_en,
-                "space_id": r.space_id,
-                "timezone": r.space.timezone,
-            },
-            "pending": [booking_out(b) for b in grouped[r.id] if b.status is BookingStatus.PENDING],
-            "upcoming": [booking_out(b) for b in grouped[r.id] if b.status is not BookingStatus.PENDING],
-        }
-        for r in resources
-    ]
-
-
-def ledger(session: Session, principal: Principal, team_id: int) -> dict[str, Any]:
-    team = session.get(Team, team_id)
-    if team is None or not can_book_for(principal, team_ref(team)):
-        raise NotFound("team", "团队", team_id)
-    rows = list(
-        session.scalars(
-            select(Charge).where(Charge.team_id == team_id).order_by(Charge.created_at, Charge.id)
-        )
-    )
-    return {
-        "team_id": team_id,
-        "balance_cny": str(sum((c.amount_cny for c in rows), Decimal(0))),
-        "lines": [
-            {
-                "id": c.id,
-                "booking_id": c.booking_id,
-                "kind": c.kind.value,
-                "amount_cny": str(c.amount_cny),
-                "minutes": c.minutes,
-                "free_minutes": c.free_minutes,
-                "month": c.month,
-                "resource_kind": c.resource_kind,
-                "note": c.note,
-                "created_at": c.created_at.isoformat(),
-            }
-            for c in rows
-        ],
-    }
-
-
-# The slot finder ----------------------------------------------------------------------------------
-
-
-def find_slots(
-    session: Session,
-    principal: Principal,
-    *,
-    team_id: int,
-    minutes: int,
-    start: datetime,
-    end: datetime,
-    tag: str | None = None,
-    resource_id: int | None = None,
-    limit: int = 10,
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """The earliest free slots of ``minutes`` on any equipment that can do ``tag`` (or that can stand in
-    for ``resource_id``), across the spaces the team may use, ranked by start time then price."""
-    now = now or utcnow()
-    _range(start, end, most=timedelta(days=31))
-    team = _team_for_booking(session, principal, team_id, lock=False)
-    if resource_id is not None:
-        wanted = bookable_resource(session, principal, resource_id)
-        tag_ids = {t.id for t in wanted.tags}
-        candidates = (
-            [wanted, *_candidate_resources(session, team, tag_ids, exclude=wanted.id)]
-            if tag_ids
-            else [wanted]
-        )
-    elif tag is not None:
-        from models import Tag
-
-        found = session.scalar(select(Tag).where(Tag.slug == tag))
-        if found is None:
-            raise InvalidInput(
-                f"Unknown capability tag: {tag}.",
-                f"未知的能力标签：{tag}。",
-                details={"fields": {"tag": "unknown"}},
-            )
-        candidates = _candidate_resources(session, team, {found.id})
-    else:
-        raise InvalidInput(
-            "Name a capability tag or a resource.",
-            "请指定能力标签或资源。",
-            details={"fields": {"tag": "required"}},
-        )
-    length = timedelta(minutes=minutes)
-    found_slots: list[dict[str, Any]] = []
-    for resource in candidates:
-        availability = availability_of(session, resource)
-        if availability.requires_certification and not _certified_now(
-            session, principal, resource, availability, now
-        ):
-            continue
-        rules = rules_of(resource, availability)
-        occ = occupancy(session, resource, rules, start, end)
-        first = next(occ.free_starts(max(start, now), end, length, now), None)
-        if first is None:
-            continue
-        try:
-            quote, _ = _quote(session, team, resource, first, first + length)
-        except QuotaExceeded:
-            continue
-        found_slots.append(
-            {
-                "resource": {
-                    "id": resource.id,
-                    "name_zh": resource.name_zh,
-                    "name_en": resource.name_en,
-                    "space_id": resource.space_id,
-                },
-                "starts_at": first.isoformat(),
-                "ends_at": (first + length).isoformat(),
-                "units_free": len(occ.free_units(first, first + length)),
-                "quote": quote.as_dict(),
-                "requires_approval": availability.requires_approval,
-                "_key": (first, quote.amount_cny, resource.id),
-            }
-        )
-    found_slots.sort(key=lambda s: s.pop("_key"))
-    return found_slots[:limit]
-
-
-def _certified_now(
-    session: Session, principal: Principal, resource: Resource, availability: Availability, now: datetime
-) -> bool:
-    try:
-        _check_certified(session, principal, resource, availability, now)
-    except NotCertified:
-        return False
-    return True
-
-
-# Calendar feeds -----------------------------------------------------------------------------------
-
-
-def feed_token(
-    session: Session, principal: Principal, owner_kind: str, owner_id: int, *, rotate: bool = False
-) -> str:
-    """The secret token of a team's or resource's iCalendar address; rotating it kills the old address."""
-    if owner_kind == "team":
-        team = session.get(Team, owner_id)
-        if team is None or not can_book_for(principal, team_ref(team)):
-            raise NotFound("team", "团队", owner_id)
-    else:
-        _runnable_resource(session, principal, owner_id, "subscribe to this resource's bookings")
-    feed = session.scalar(
-        select(CalendarFeed).where(CalendarFeed.owner_kind == owner_kind, CalendarFeed.owner_id == owner_id)
-    )
-    if feed is None:
-        feed = CalendarFeed(owner_kind=owner_kind, owner_id=owner_id, token=secrets.token_urlsafe(32))
-        session.add(feed)
-    elif rotate:
-        feed.token = secrets.token_urlsafe(32)
-    session.flush()
-    return feed.token
-
-
-def feed_bookings(
-    session: Session, token: str, now: datetime | None = None
-) -> tuple[str, str, list[Booking]]:
-    """(owner kind, title, bookings from 90 days back on) for a feed token; unknown tokens are 404."""
-    now = now or utcnow()
-    feed = session.scalar(select(CalendarFeed).where(CalendarFeed.token == token))
-    if feed is None:
-        raise NotFound("calendar", "日历", "?")
-    column = Booking.team_id if feed.owner_kind == "team" else Booking.resource_id
-    owner: Team | Resource | None = (
-        session.get(Team, feed.owner_id)
-        if feed.owner_kind == "team"
-        else session.get(Resource, feed.owner_id)
-    )
-    title = f"{owner.name_zh} / {owner.name_en}" if owner is not None else ""
-    bookings = list(
-        session.scalars(
-            select(Booking)
-            .where(
-                column == feed.owner_id,
-                Booking.starts_at >= now - timedelta(days=90),
-                Booking.status.in_((*ACTIVE_STATUSES, BookingStatus.CANCELLED)),
-            )
-            .options(selectinload(Booking.resource).selectinload(Resource.space), selectinload(Booking.team))
-            .order_by(Booking.starts_at)
-            .limit(5000)
-        )
-    )
-    return feed.owner_kind, title, bookings

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import events
-from matchmaker.operations import accounts
+from matchmaker.operations import accounts, booking_rules
 from matchmaker.operations import bookings as ops
 from models import Booking, BookingStatus, Interaction, InteractionKind, WaitlistEntry, WaitlistStatus
 from seeds import builders
@@ -82,7 +82,7 @@ def test_check_in_opens_shortly_before_the_start_and_check_out_frees_what_is_lef
 
 
 def test_an_unanswered_approval_expires_and_frees_the_slot(db: Session, world: World) -> None:
-    ops.set_availability(
+    booking_rules.set_availability(
         db,
         who(db, world, "host"),
         world.equipment1.id,
@@ -138,10 +138,10 @@ def test_a_certificate_that_expired_or_lapsed_no_longer_lets_its_holder_book(
     db: Session, world: World
 ) -> None:
     host = who(db, world, "host")
-    ops.set_availability(
+    booking_rules.set_availability(
         db, host, world.equipment1.id, {"requires_certification": True, "certification_lapse_days": 30}
     )
-    ops.grant_certification(
+    booking_rules.grant_certification(
         db,
         host,
         world.equipment1.id,
@@ -151,7 +151,7 @@ def test_a_certificate_that_expired_or_lapsed_no_longer_lets_its_holder_book(
     )
     db.commit()
     assert book(db, world, "founder", world.team1.id).status is BookingStatus.CONFIRMED
-    with pytest.raises(ops.NotCertified, match="lapsed"):
+    with pytest.raises(booking_rules.NotCertified, match="lapsed"):
         book(
             db,
             world,
@@ -162,11 +162,11 @@ def test_a_certificate_that_expired_or_lapsed_no_longer_lets_its_holder_book(
             end=END + timedelta(days=21),
         )
     db.rollback()
-    ops.grant_certification(
+    booking_rules.grant_certification(
         db, host, world.equipment1.id, world.id("founder"), expires_at=BEFORE + timedelta(days=1), now=BEFORE
     )
     db.commit()
-    with pytest.raises(ops.NotCertified, match="expired"):
+    with pytest.raises(booking_rules.NotCertified, match="expired"):
         book(
             db,
             world,

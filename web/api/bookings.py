@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.errors import InvalidInput, MatchmakerError
+from matchmaker.operations import booking_rules, calendars
 from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import get_resource
 from models import IdempotencyRecord
@@ -116,8 +117,11 @@ def get_availability(resource_id: int) -> Any:
     session = get_session()
     resource = get_resource(session, current_principal(), resource_id)
     if not resource.accepts_bookings:
-        raise ops.not_bookable(resource)
-    return {"resource_id": resource.id, **ops.availability_out(ops.availability_of(session, resource))}
+        raise booking_rules.not_bookable(resource)
+    return {
+        "resource_id": resource.id,
+        **booking_rules.availability_out(booking_rules.availability_of(session, resource)),
+    }
 
 
 @route(
@@ -131,9 +135,9 @@ def update_availability(resource_id: int, body: schemas.AvailabilityUpdate) -> A
     changes = schemas.changes(body)
     if "weekly_hours" in changes:
         changes["weekly_hours"] = [o.model_dump() for o in body.weekly_hours or []]
-    found = ops.set_availability(get_session(), current_principal(), resource_id, changes)
+    found = booking_rules.set_availability(get_session(), current_principal(), resource_id, changes)
     commit_and_publish()
-    return {"resource_id": resource_id, **ops.availability_out(found)}
+    return {"resource_id": resource_id, **booking_rules.availability_out(found)}
 
 
 def _window(query: schemas.RangeParams, default_days: int = 7) -> tuple[datetime, datetime]:
@@ -152,7 +156,7 @@ def _window(query: schemas.RangeParams, default_days: int = 7) -> tuple[datetime
 )
 def resource_calendar(resource_id: int, query: schemas.RangeParams) -> Any:
     start, end = _window(query)
-    return ops.calendar(get_session(), current_principal(), resource_id, start, end)
+    return calendars.calendar(get_session(), current_principal(), resource_id, start, end)
 
 
 @route(
@@ -165,7 +169,7 @@ def resource_calendar(resource_id: int, query: schemas.RangeParams) -> Any:
 )
 def space_calendar(space_id: int, query: schemas.WeekParams) -> Any:
     week = query.week or datetime.now(UTC).date()
-    return ops.space_week(get_session(), current_principal(), space_id, week)
+    return calendars.space_week(get_session(), current_principal(), space_id, week)
 
 
 # Bookings -----------------------------------------------------------------------------------------
@@ -249,7 +253,7 @@ def create_booking(body: schemas.BookingIn) -> Any:
     query=schemas.TeamBookingsParams,
 )
 def list_bookings(query: schemas.TeamBookingsParams) -> Any:
-    found = ops.team_bookings(
+    found = calendars.team_bookings(
         get_session(), current_principal(), query.team_id, include_past=query.include_past
     )
     return {"items": [ops.booking_out(b) for b in found]}
@@ -262,7 +266,7 @@ def list_bookings(query: schemas.TeamBookingsParams) -> Any:
     tag=TAG,
 )
 def hosted_bookings() -> Any:
-    return {"items": ops.host_bookings(get_session(), current_principal())}
+    return {"items": calendars.host_bookings(get_session(), current_principal())}
 
 
 @route("/bookings/<int:booking_id>", "GET", "One booking (its team, its hosts and managers)", tag=TAG)
@@ -388,7 +392,7 @@ def find_slots(query: schemas.SlotParams) -> Any:
     principal, now = _principal_and_now()
     start = (query.start or now).astimezone(UTC)
     end = (query.end or start + timedelta(days=7)).astimezone(UTC)
-    items = ops.find_slots(
+    items = calendars.find_slots(
         get_session(),
         principal,
         team_id=query.team_id,
@@ -430,21 +434,21 @@ def add_blackout(resource_id: int, body: schemas.BlackoutIn) -> Any:
     )
     commit_and_publish()
     return {
-        **ops.blackout_out(blackout),
+        **booking_rules.blackout_out(blackout),
         "affected": [{"id": b.id, "status": b.status.value, "team_id": b.team_id} for b in touched],
     }, 201
 
 
 @route("/blackouts/<int:blackout_id>", "DELETE", "Reopen: remove a blackout", tag=TAG)
 def remove_blackout(blackout_id: int) -> Any:
-    blackout = ops.remove_blackout(get_session(), current_principal(), blackout_id)
+    blackout = booking_rules.remove_blackout(get_session(), current_principal(), blackout_id)
     commit_and_publish()
-    return ops.blackout_out(blackout)
+    return booking_rules.blackout_out(blackout)
 
 
 @route("/resources/<int:resource_id>/certifications", "GET", "Who is certified for this equipment", tag=TAG)
 def list_certifications(resource_id: int) -> Any:
-    return {"items": ops.certifications(get_session(), current_principal(), resource_id)}
+    return {"items": booking_rules.certifications(get_session(), current_principal(), resource_id)}
 
 
 @route(
@@ -458,15 +462,19 @@ def list_certifications(resource_id: int) -> Any:
 def grant_certification(resource_id: int, body: schemas.CertificationIn) -> Any:
     principal, now = _principal_and_now()
     session = get_session()
-    cert = ops.grant_certification(session, principal, resource_id, body.user_id, body.expires_at, now)
+    cert = booking_rules.grant_certification(
+        session, principal, resource_id, body.user_id, body.expires_at, now
+    )
     commit_and_publish()
     return _certificate(cert, now), 201
 
 
 def _certificate(cert: Any, now: datetime) -> dict[str, Any]:
     session = get_session()
-    return ops.certification_out(
-        cert, ops.availability_of(session, get_resource(session, current_principal(), cert.resource_id)), now
+    return booking_rules.certification_out(
+        cert,
+        booking_rules.availability_of(session, get_resource(session, current_principal(), cert.resource_id)),
+        now,
     )
 
 
@@ -479,7 +487,7 @@ def _certificate(cert: Any, now: datetime) -> dict[str, Any]:
 def revoke_certification(resource_id: int, user_id: int) -> Any:
     principal, now = _principal_and_now()
     session = get_session()
-    cert = ops.revoke_certification(session, principal, resource_id, user_id, now)
+    cert = booking_rules.revoke_certification(session, principal, resource_id, user_id, now)
     commit_and_publish()
     return _certificate(cert, now)
 
@@ -491,7 +499,9 @@ def revoke_certification(resource_id: int, user_id: int) -> Any:
     tag=TAG,
 )
 def list_allowances(space_id: int) -> Any:
-    return {"items": [ops.allowance_out(a) for a in ops.allowances(get_session(), space_id)]}
+    return {
+        "items": [booking_rules.allowance_out(a) for a in booking_rules.allowances(get_session(), space_id)]
+    }
 
 
 @route(
@@ -502,18 +512,18 @@ def list_allowances(space_id: int) -> Any:
     body=schemas.AllowanceIn,
 )
 def set_allowance(space_id: int, body: schemas.AllowanceIn) -> Any:
-    row = ops.set_allowance(get_session(), current_principal(), space_id, **body.model_dump())
+    row = booking_rules.set_allowance(get_session(), current_principal(), space_id, **body.model_dump())
     commit_and_publish()
-    return ops.allowance_out(row)
+    return booking_rules.allowance_out(row)
 
 
 @route("/teams/<int:team_id>/ledger", "GET", "A team's charges, refunds and fees, with the balance", tag=TAG)
 def team_ledger(team_id: int) -> Any:
-    return ops.ledger(get_session(), current_principal(), team_id)
+    return calendars.ledger(get_session(), current_principal(), team_id)
 
 
 def _feed(kind: str, owner_id: int, body: schemas.FeedIn) -> Any:
-    token = ops.feed_token(get_session(), current_principal(), kind, owner_id, rotate=body.rotate)
+    token = calendars.feed_token(get_session(), current_principal(), kind, owner_id, rotate=body.rotate)
     commit_and_publish()
     return {"url": url_for("bookings.feed", token=token, _external=True)}
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from matchmaker import ical, lifecycles, slots
 from matchmaker.errors import InvalidInput, MatchmakerError
+from matchmaker.operations import booking_rules, calendars
 from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.operations.teams import ref as team_ref
@@ -51,8 +52,8 @@ def calendar(resource_id: int) -> Any:
     """Day or week view; free slots can be selected and booked, and the grid follows live events."""
     session = get_session()
     principal = current_principal()
-    resource = ops.bookable_resource(session, principal, resource_id)
-    availability = ops.availability_of(session, resource)
+    resource = booking_rules.bookable_resource(session, principal, resource_id)
+    availability = booking_rules.availability_of(session, resource)
     zone = ZoneInfo(resource.space.timezone)
     view = "day" if request.args.get("view") == "day" else "week"
     day = _day(request.args.get("date"), zone)
@@ -60,7 +61,7 @@ def calendar(resource_id: int) -> Any:
     days = 1 if view == "day" else 7
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(first + timedelta(days=days), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    data = ops.calendar(session, principal, resource_id, start, end)
+    data = calendars.calendar(session, principal, resource_id, start, end)
     teams = [
         team
         for team in session.scalars(select(Team).where(Team.id.in_(list(principal.teams))).order_by(Team.id))
@@ -117,8 +118,8 @@ def mine() -> Any:
     session = get_session()
     principal = current_principal()
     teams = list(session.scalars(select(Team).where(Team.id.in_(list(principal.teams))).order_by(Team.id)))
-    rows = {team.id: ops.team_bookings(session, principal, team.id) for team in teams}
-    ledgers = {team.id: ops.ledger(session, principal, team.id)["balance_cny"] for team in teams}
+    rows = {team.id: calendars.team_bookings(session, principal, team.id) for team in teams}
+    ledgers = {team.id: calendars.ledger(session, principal, team.id)["balance_cny"] for team in teams}
     return render_template(
         "bookings/mine.html",
         teams=teams,
@@ -135,7 +136,7 @@ def hosted() -> Any:
     """The host's "my equipment": approvals waiting, the next two weeks, and blackouts."""
     session = get_session()
     principal = current_principal()
-    items = ops.host_bookings(session, principal)
+    items = calendars.host_bookings(session, principal)
     org_ids = sorted({o for _, o in principal.organizations})
     orgs = list(session.scalars(select(Organization).where(Organization.id.in_(org_ids)))) if org_ids else []
     managed = sorted(s for s, r in principal.roles if r == "manager")
@@ -172,7 +173,7 @@ def _event(booking: Booking, owner_kind: str) -> ical.CalendarEvent:
 @bp.get("/calendars/<token>.ics")
 def feed(token: str) -> Any:
     """Anyone holding the secret address may read it: calendar apps cannot log in."""
-    owner_kind, title, bookings = ops.feed_bookings(get_session(), token)
+    owner_kind, title, bookings = calendars.feed_bookings(get_session(), token)
     body = ical.render(title, [_event(b, owner_kind) for b in bookings], now=datetime.now(UTC))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="bookings.ics"'
@@ -263,7 +264,7 @@ def _space_local(raw: str, zone: ZoneInfo, field: str) -> datetime:
 def add_blackout(resource_id: int) -> Any:
     """The host's form on the calendar page; times are the space's wall clock."""
     session = get_session()
-    resource = ops.bookable_resource(session, current_principal(), resource_id)
+    resource = booking_rules.bookable_resource(session, current_principal(), resource_id)
     zone = ZoneInfo(resource.space.timezone)
     back = url_for("bookings.calendar", resource_id=resource_id)
     try:
