@@ -67,6 +67,15 @@ class CalendarChanged(Event):
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RecommendationsChanged(Event):
+    """A team's history grew (a booking was used, a session held): what fits it may have changed."""
+
+    name = "recommendations_changed"
+    team_id: int
+    member_user_ids: tuple[int, ...]
+
+
 def record(session: Session, event: Event) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

@@ -844,6 +844,9 @@ def check_out(
     )
     session.flush()
     _record(session, booking, "completed")
+    events.record(
+        session, events.RecommendationsChanged(booking.team_id, _member_ids(session, booking.team_id))
+    )
     if booking.blocked_until < freed:
         offer_freed_time(session, booking.resource, booking.blocked_until, freed, now)
     return booking

@@ -51,6 +51,7 @@ from models import (
     Charge,
     Resource,
     Space,
+    Tag,
     Team,
 )
 from models.base import utcnow
@@ -314,9 +315,11 @@ def find_slots(
     resource_id: int | None = None,
     limit: int = 10,
     now: datetime | None = None,
+    substitutes: bool = True,
 ) -> list[dict[str, Any]]:
-    """The earliest free slots of ``minutes`` on any equipment that can do ``tag`` (or that can stand in
-    for ``resource_id``), across the spaces the team may use, ranked by start time then price."""
+    """The earliest free slots of ``minutes`` on any equipment that can do ``tag`` (or on ``resource_id``
+    and, with ``substitutes``, what can stand in for it), across the spaces the team may use, ranked by
+    start time then price."""
     now = now or utcnow()
     _range(start, end, most=timedelta(days=31))
     team = team_for_booking(session, principal, team_id, lock=False)
@@ -324,11 +327,11 @@ def find_slots(
         wanted = bookable_resource(session, principal, resource_id)
         tag_ids = {t.id for t in wanted.tags}
         candidates = (
-            [wanted, *candidate_resources(session, team, tag_ids, exclude=wanted.id)] if tag_ids else [wanted]
+            [wanted, *candidate_resources(session, team, tag_ids, exclude=wanted.id)]
+            if tag_ids and substitutes
+            else [wanted]
         )
     elif tag is not None:
-        from models import Tag
-
         found = session.scalar(select(Tag).where(Tag.slug == tag))
         if found is None:
             raise InvalidInput(

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from flask_login import logout_user
 from sqlalchemy import select
 
 from matchmaker.errors import InvalidInput, NotFound
 from matchmaker.operations import accounts, catalogue, matching, spaces, teams
 from matchmaker.permissions import can_edit_space
-from matchmaker.ranking import Reason
 from models import Organization, Role, User
 from web.api import route, schemas
 from web.db import commit, get_session
 from web.extensions import limiter, login_limit
-from web.i18n import current_locale
 from web.realtime import broadcasts
+from web.recommendations import model_folder, reasons_out
 from web.security import current_principal, require_user
 
 # Users and tokens ---------------------------------------------------------------------------------
@@ -452,15 +450,6 @@ def remove_member(team_id: int, user_id: int) -> Any:
 # Matching -----------------------------------------------------------------------------------------
 
 
-def model_folder() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "models"
-
-
-def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, str]]:
-    zh = current_locale() == "zh"
-    return [{"feature": r.feature, "text": r.zh if zh else r.en} for r in reasons]
-
-
 @route(
     "/teams/<int:team_id>/recommendations",
     "GET",
@@ -475,7 +464,7 @@ def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> A
     return {
         "mode": mode,
         "items": [
-            {**catalogue.summary(s.resource), "score": round(s.score, 4), "reasons": _reasons(s.reasons)}
+            {**catalogue.summary(s.resource), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
             for s in found
         ],
     }
@@ -493,7 +482,7 @@ def why_not(team_id: int, query: schemas.WhyNotParams) -> Any:
         get_session(), current_principal(), team_id, query.resource_id, model_folder=model_folder()
     )
     held_back = result.pop("held_back_by")
-    return {**result, "resource_id": query.resource_id, "held_back_by": _reasons(tuple(held_back))}  # type: ignore[arg-type]
+    return {**result, "resource_id": query.resource_id, "held_back_by": reasons_out(tuple(held_back))}  # type: ignore[arg-type]
 
 
 @route(
@@ -510,7 +499,7 @@ def recommended_teams(resource_id: int, query: schemas.TopParams) -> Any:
     return {
         "mode": mode,
         "items": [
-            {**teams.summary(s.team), "score": round(s.score, 4), "reasons": _reasons(s.reasons)}
+            {**teams.summary(s.team), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
             for s in found
         ],
     }

@@ -14,6 +14,7 @@ from matchmaker.errors import Forbidden
 from matchmaker.operations import catalogue, spaces
 from matchmaker.permissions import can_create_resource, can_edit_resource, can_retire_resource
 from models import Organization
+from web import recommendations
 from web.api import schemas
 from web.db import commit, get_session
 from web.errors import from_validation_error
@@ -93,9 +94,17 @@ def show(resource_id: int) -> Any:
     principal = current_principal()
     resource = catalogue.get_resource(get_session(), principal, resource_id)
     ref = catalogue.ref(resource)
+    fitting = None
+    if (
+        resource.kind.value in ("mentor", "fund")
+        and not resource.is_retired
+        and can_edit_resource(principal, ref)
+    ):
+        fitting = recommendations.for_resource(resource)
     return render_template(
         "catalogue/show.html",
         resource=resource,
+        fitting=fitting,
         can_edit=can_edit_resource(principal, ref) and not resource.is_retired,
         can_retire=can_retire_resource(principal, ref) and not resource.is_retired,
     )

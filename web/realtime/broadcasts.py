@@ -34,6 +34,10 @@ def publish(committed: Iterable[events.Event]) -> None:
             private_rooms = [rooms.organization(event.organization_id), rooms.managers(event.space_id)]
             private_rooms += [rooms.user(u) for u in event.member_user_ids]
             to_rooms("my_booking_changed", private, private_rooms)
+        elif isinstance(event, events.RecommendationsChanged):
+            rooms_of_members = [rooms.user(u) for u in event.member_user_ids]
+            if rooms_of_members:
+                to_rooms(event.name, {"team_id": event.team_id}, rooms_of_members)
         elif isinstance(event, events.CalendarChanged):
             changed = {"action": event.action, "resource_id": event.resource_id, "detail": event.payload}
             to_rooms(

@@ -19,7 +19,8 @@
   }
   socket.on("connect", joinRooms);
   socket.on("session_ended", function () { socket.disconnect(); });
-  ["resource_changed", "team_changed", "booking_changed", "my_booking_changed", "calendar_changed"].forEach(function (name) {
+  ["resource_changed", "team_changed", "booking_changed", "my_booking_changed", "calendar_changed",
+   "recommendations_changed"].forEach(function (name) {
     socket.on(name, function (payload) {
       document.dispatchEvent(new CustomEvent("matchmaker:" + name, { detail: payload }));
     });

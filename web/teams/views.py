@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from matchmaker import lifecycles
 from matchmaker.errors import Forbidden
 from matchmaker.operations import catalogue, spaces, teams
-from matchmaker.permissions import can_edit_team, can_manage_members, can_review_team
+from matchmaker.permissions import can_edit_team, can_manage_members, can_review_team, can_see_recommendations
+from web import recommendations
 from web.api import schemas
 from web.db import commit, get_session
 from web.i18n import current_locale
@@ -58,11 +59,31 @@ def show(team_id: int) -> Any:
     return render_template(
         "teams/show.html",
         team=team,
+        recommended=_recommended(team),
         can_edit=can_edit_team(principal, ref) and team.stage.value not in ("graduated", "exited"),
         can_manage_members=can_manage_members(principal, ref),
         can_review=can_review_team(principal, ref),
         next_stages=sorted(lifecycles.STAGE_TRANSITIONS[team.stage.value]),
     )
+
+
+def _recommended(team: Any) -> dict[str, Any] | None:
+    """What fits the team, for its members and managers once it is admitted."""
+    principal = current_principal()
+    if team.admission_status.value != "admitted" or not can_see_recommendations(principal, teams.ref(team)):
+        return None
+    return recommendations.for_team(team)
+
+
+@bp.get("/teams/<int:team_id>/recommendations")
+@login_required
+def recommended(team_id: int) -> Any:
+    """The recommendations section alone, which the team page fetches again when they change."""
+    team = teams.get_team(get_session(), current_principal(), team_id)
+    found = _recommended(team)
+    if found is None:
+        raise Forbidden("see this team's recommendations", "查看该团队的推荐")
+    return render_template("teams/_recommended.html", team=team, recommended=found)
 
 
 @bp.route("/teams/<int:team_id>/edit", methods=["GET", "POST"])
