@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import pricing, slots
-from matchmaker.operations.bookings import availability_of, rules_of
+from matchmaker.operations.booking_rules import BOOKABLE, availability_of, certificate_problem, rules_of
 from models import (
     ACTIVE_STATUSES,
     AdmissionStatus,
@@ -40,7 +40,6 @@ from models import (
     Membership,
     Organization,
     Resource,
-    ResourceKind,
     Role,
     Space,
     Team,
@@ -48,7 +47,6 @@ from models import (
 from seeds import builders, history
 from seeds.schema import BookingData
 
-BOOKABLE = (ResourceKind.EQUIPMENT, ResourceKind.PILOT_LINE, ResourceKind.WORKSPACE)
 STAGES = ("nursery", "incubator", "accelerator")
 NOTE = "演示数据（生成）/ generated demo data"
 DAY = 24 * 60  # minutes
@@ -144,7 +142,10 @@ def booking_rules(
 def configure(session: Session, space: Space, extras: Mapping[str, BookingData | None]) -> None:
     """Give each bookable resource of the space its rules and the space its allowances, keeping any
     already there (``extras``: the data file's exceptions by resource key)."""
-    for resource in _bookable(session, space):
+    resources = _bookable(session, space)
+    # One query puts the rules already there in the session, so the builder finds them without another.
+    session.scalars(select(Availability).where(Availability.resource_id.in_([r.id for r in resources]))).all()
+    for resource in resources:
         builders.get_or_create_availability(
             session,
             resource,
@@ -173,9 +174,7 @@ def _bookable(session: Session, space: Space) -> list[Resource]:
     return list(
         session.scalars(
             select(Resource)
-            .where(
-                Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None)
-            )
+            .where(Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
             .order_by(Resource.id)
         )
     )
@@ -255,15 +254,6 @@ def booked_minutes(hours: float, availability: Availability) -> int:
     return max(availability.min_minutes, math.ceil(hours * 60 / slot) * slot)
 
 
-@dataclass
-class _Certificate:
-    row: Certification
-
-    def lapsed(self, now: datetime, lapse_days: int | None) -> bool:
-        last = self.row.last_used_at or self.row.granted_at
-        return lapse_days is not None and last < now - timedelta(days=lapse_days)
-
-
 @dataclass(frozen=True)
 class Made:
     past: int
@@ -274,7 +264,6 @@ class Made:
 
 @dataclass
 class _Generator:
-    session: Session
     space: Space
     rng: random.Random
     staff_id: int
@@ -282,7 +271,7 @@ class _Generator:
     teams: dict[int, Team]
     allowances: dict[tuple[str, str], pricing.Allowance]
     bookers: dict[tuple[int, int], int] = field(default_factory=dict)  # (team, resource) -> user
-    certificates: dict[tuple[int, int], _Certificate] = field(default_factory=dict)  # (user, resource)
+    certificates: dict[tuple[int, int], Certification] = field(default_factory=dict)  # (user, resource)
     usage: dict[tuple[int, str, str], list[int]] = field(default_factory=dict)  # -> [free, booked] minutes
     charges: list[tuple[Booking, dict[str, Any]]] = field(default_factory=list)
     used: dict[int, set[int]] = field(default_factory=dict)  # team -> resources it used in the history
@@ -304,22 +293,17 @@ class _Generator:
         if not availability.requires_certification:
             return True
         cert = self.certificates.get((user_id, calendar.resource.id))
-        if cert is not None and not cert.lapsed(now, availability.certification_lapse_days):
+        if cert is not None and certificate_problem(cert, availability, now) is None:
             return True
         if not train:
             return False
         granted = now - timedelta(days=self.rng.randint(*TRAINED_DAYS_BEFORE))
         if cert is None:
-            cert = _Certificate(
-                Certification(
-                    user_id=user_id,
-                    resource_id=calendar.resource.id,
-                    granted_by_id=self.staff_id,
-                    granted_at=granted,
-                )
+            cert = Certification(
+                user_id=user_id, resource_id=calendar.resource.id, granted_by_id=self.staff_id
             )
             self.certificates[(user_id, calendar.resource.id)] = cert
-        cert.row.granted_at, cert.row.last_used_at = granted, None
+        cert.granted_at, cert.last_used_at = granted, None
         return True
 
     def quote(
@@ -337,7 +321,9 @@ class _Generator:
     def bill(self, booking: Booking, quote: pricing.Quote, month: str, at: datetime | None) -> None:
         booking.amount_cny, booking.free_minutes = quote.amount_cny, quote.free_minutes
         self._count(booking, month, quote.free_minutes, quote.minutes)
-        self._charge(booking, ChargeKind.USAGE, month, quote.amount_cny, quote.minutes, quote.free_minutes, at)
+        self._charge(
+            booking, ChargeKind.USAGE, month, quote.amount_cny, quote.minutes, quote.free_minutes, at
+        )
 
     def refund(self, booking: Booking, quote: pricing.Quote, month: str, at: datetime) -> None:
         """A no-show gets its charge back, as the sweep that releases it gives it."""
@@ -413,8 +399,8 @@ class _Generator:
             booking.checked_in_at = start
             booking.checked_out_at = booking.updated_at = start + timedelta(hours=hours)
             cert = self.certificates.get((user_id, resource.id))
-            if cert is not None:
-                cert.row.last_used_at = max(cert.row.last_used_at or start, start)
+            if cert is not None and start >= cert.granted_at:  # checking in marks the certificate used
+                cert.last_used_at = max(cert.last_used_at or start, start)
             self.used.setdefault(team.id, set()).add(resource.id)
         if availability.requires_approval:
             booking.decided_by_id = self.staff_id
@@ -501,7 +487,6 @@ def generate(
         return None
     zone = ZoneInfo(space.timezone)
     gen = _Generator(
-        session=session,
         space=space,
         rng=rng,
         staff_id=_host_staff(session, space),
@@ -552,7 +537,7 @@ def generate(
                 upcoming.append(booking)
 
     session.add_all([b for _, b in placed] + upcoming)
-    session.add_all([c.row for c in gen.certificates.values()])
+    session.add_all(gen.certificates.values())
     session.flush()
     session.add_all([Charge(booking_id=b.id, **fields) for b, fields in gen.charges])
     for interaction, booking in placed:

@@ -118,7 +118,9 @@ class ResourceData(Strict):
         if self.kind not in BOOKABLE_KINDS:
             raise ValueError(f"{self.key}: only {sorted(BOOKABLE_KINDS)} take booking rules")
         if self.booking.certification and self.attributes.get("requires_training") is not True:
-            raise ValueError(f"{self.key}: a certificate is only required where the catalogue says training is")
+            raise ValueError(
+                f"{self.key}: a certificate is only required where the catalogue says training is"
+            )
         return self
 
 
