@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -264,6 +265,7 @@ class Report:
     exposure_gini: float
     teams_evaluated: int
     teams_skipped: int
+    top_share: float = 0.0  # the largest share of the top-k lists one resource appears on
 
 
 def evaluate(
@@ -325,7 +327,17 @@ def evaluate(
         exposure_gini=exposure_concentration(lists, len(pool), k),
         teams_evaluated=len(lists),
         teams_skipped=skipped,
+        top_share=top_share(lists),
     )
+
+
+def top_share(lists: Sequence[Sequence[str]]) -> float:
+    """The largest share of the lists any one resource appears on (0 when there are no lists): what a
+    bound on exposure bounds."""
+    if not lists:
+        return 0.0
+    counts = Counter(item for ranked in lists for item in set(ranked))
+    return max(counts.values(), default=0) / len(lists)
 
 
 def evaluate_by_group(

@@ -45,11 +45,22 @@ def _by_features(ranker: Ranker, columns: Sequence[str]) -> ev.Ranker:
     return ranked
 
 
-def rankers(data: Dataset, trainset: Dataset, *, seed: int = 0) -> dict[str, ev.Ranker]:
+def _fair(ranker: Ranker, k: int) -> ev.Ranker:
+    """The model's lists as served: each team's share of its space's exposure-capped plan first."""
+
+    def ranked(team: str) -> list[str]:
+        head = ranker.fair_plan(team, k=k) if team in ranker.signals.team_pos else []
+        return head + [r for r in ranker.rank(team) if r not in set(head)]
+
+    return ranked
+
+
+def rankers(data: Dataset, trainset: Dataset, *, seed: int = 0, k: int = 10) -> dict[str, ev.Ranker]:
     model = train(trainset, seed=seed)
     candidates = sorted(data.resources)
     return {
         "trained model": model.rank,
+        "model, capped exposure": _fair(model, k),
         "cold-start score": Ranker(model.signals).rank,
         "content-only": _by_features(model, ["content", "tag_fit"]),
         "graph-only": _by_features(model, ["walk", "repeat"]),
@@ -71,7 +82,7 @@ def compare(
     candidates = sorted(data.resources)
     overall = {
         name: ev.evaluate(r, trainset, test, candidates, k=k)
-        for name, r in rankers(data, trainset, seed=seed).items()
+        for name, r in rankers(data, trainset, seed=seed, k=k).items()
     }
 
     evaluated = sorted(t for t in test.positives() if any(e.team == t for e in trainset.events))
@@ -84,7 +95,7 @@ def compare(
     forgetful = trainset.with_events(tuple(e for e in trainset.events if e.team not in chosen))
     cold = {
         name: ev.evaluate(r, forgetful, test, candidates, k=k, teams=chosen)
-        for name, r in rankers(data, forgetful, seed=seed).items()
+        for name, r in rankers(data, forgetful, seed=seed, k=k).items()
     }
     return Comparison(overall, cold, len(chosen), (len(trainset.events), len(test.events)))
 
@@ -93,14 +104,14 @@ def table(comparison: Comparison) -> str:
     """The comparison as a plain-text table, the way `matchmaker evaluate` prints it."""
     lines = [
         f"time split: {comparison.events[0]} events to learn from, {comparison.events[1]} held out",
-        f"{'ranker':<18} {'NDCG@10':>8} {'recall@10':>9} {'MAP':>6} {'coverage':>8} "
-        f"{'exposure gini':>13} {'teams':>6}",
+        f"{'ranker':<22} {'NDCG@10':>8} {'recall@10':>9} {'MAP':>6} {'coverage':>8} "
+        f"{'exposure gini':>13} {'top share':>9} {'teams':>6}",
     ]
 
     def rows(reports: dict[str, ev.Report]) -> list[str]:
         return [
-            f"{name:<18} {r.ndcg:>8.3f} {r.recall:>9.3f} {r.map:>6.3f} {r.coverage:>8.3f} "
-            f"{r.exposure_gini:>13.3f} {r.teams_evaluated:>6}"
+            f"{name:<22} {r.ndcg:>8.3f} {r.recall:>9.3f} {r.map:>6.3f} {r.coverage:>8.3f} "
+            f"{r.exposure_gini:>13.3f} {r.top_share:>9.3f} {r.teams_evaluated:>6}"
             for name, r in reports.items()
         ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import threading
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import ThreadpoolController
 
+from matchmaker import exposure
 from matchmaker.datasets import Dataset, Entity, label, time_split
 from matchmaker.graph import Interaction, InteractionGraph
 from matchmaker.text import features as text_features
@@ -233,6 +235,8 @@ class Ranker:
     def __init__(self, signals: Signals, model: HistGradientBoostingClassifier | None = None) -> None:
         self.signals = signals
         self.model = model
+        self._plans: dict[tuple[str, tuple[str, ...], int], dict[str, list[str]]] = {}
+        self._plans_lock = threading.Lock()
 
     @property
     def mode(self) -> str:
@@ -255,8 +259,16 @@ class Ranker:
         return [r.resource for r in self.recommend(team, kinds=kinds, k=limit, explain=False)]
 
     def recommend(
-        self, team: str, *, kinds: Sequence[str] = (), k: int | None = 10, explain: bool = True
+        self,
+        team: str,
+        *,
+        kinds: Sequence[str] = (),
+        k: int | None = 10,
+        explain: bool = True,
+        fair: bool = False,
     ) -> list[Recommendation]:
+        """The team's best ``k`` (diversified). With ``fair``, the list is the team's share of its
+        space's exposure-capped plan (see :mod:`matchmaker.exposure`)."""
         s = self.signals
         if team not in s.team_pos:
             return []
@@ -265,7 +277,12 @@ class Ranker:
             pool = pool[[s.data.resources[s.resource_ids[p]].kind in kinds for p in pool]]
         positions = s.candidates(team, pool)
         scores, x = self.score(team, positions)
-        order = self._diversified(positions, scores, k if k is not None else len(positions))
+        if fair and k is not None:
+            kept = set(self.fair_plan(team, kinds=kinds, k=k))
+            wide = self._diversified(positions, scores, exposure.WIDTH * k)
+            order = np.array([i for i in wide if s.resource_ids[positions[i]] in kept][:k], dtype=int)
+        else:
+            order = self._diversified(positions, scores, k if k is not None else len(positions))
         reasons = (
             self._reasons(team, positions[order], x[order], scores[order], _neutral(x))
             if explain
@@ -275,6 +292,30 @@ class Ranker:
             Recommendation(s.resource_ids[positions[i]], float(scores[i]), reasons[n])
             for n, i in enumerate(order)
         ]
+
+    def fair_plan(self, team: str, *, kinds: Sequence[str] = (), k: int = 10) -> list[str]:
+        """The team's items in its space's exposure-capped plan, made once per space, kinds and k for
+        this state of the data: every team of the space is ranked, then the plan is solved."""
+        space = self.signals.data.teams[team].meta.get("space", "")
+        key = (space, tuple(sorted(kinds)), k)
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is None:
+                members = [
+                    t
+                    for t in self.signals.team_ids
+                    if self.signals.data.teams[t].meta.get("space", "") == space
+                ]
+                lists = {
+                    t: [
+                        (r.resource, r.score)
+                        for r in self.recommend(t, kinds=kinds, k=exposure.WIDTH * k, explain=False)
+                    ]
+                    for t in members
+                }
+                plan = exposure.capped_lists(lists, k)
+                self._plans[key] = plan
+        return plan.get(team, [])
 
     def explain_absence(self, team: str, resource: str, *, k: int = 10) -> dict[str, object]:
         """Why a resource the user names is not (or is) among the team's top ``k``: its rank in the

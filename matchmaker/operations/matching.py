@@ -181,7 +181,8 @@ def recommend_for_team(
     """The team's top resources (of the given kinds), with reasons, and which scorer produced them."""
     team = _team_for_recommendations(session, principal, team_id)
     ranker = _rankers.get(session, model_folder)
-    found = ranker.recommend(team_key(team.id), kinds=kinds, k=k)
+    # Exposure-capped: popular resources cannot take every team's list (see matchmaker.exposure).
+    found = ranker.recommend(team_key(team.id), kinds=kinds, k=k, fair=True)
     rows = {
         r.id: r
         for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))

@@ -285,7 +285,7 @@ def test_evaluate_matches_a_hand_computed_report() -> None:
     #    recall 1; AP@2 = (1/2) / 1 = 0.5
     # means: nDCG (0.91732 + 0.63093) / 2 = 0.77413; recall 0.75; MAP 0.5
     # top-2 lists [r3, r1], [r2, r1] → shown {r1, r2, r3} of 4 → coverage 0.75;
-    # exposure r1 2, r2 1, r3 1, r4 0 → Gini of [0, 1, 1, 2] = 0.375
+    # exposure r1 2, r2 1, r3 1, r4 0 → Gini of [0, 1, 1, 2] = 0.375; r1 is on both lists → top share 1
     expected = Report(
         ndcg=(7 / (7 + 1 / LOG2_3) + 1 / LOG2_3) / 2,
         recall=0.75,
@@ -294,6 +294,7 @@ def test_evaluate_matches_a_hand_computed_report() -> None:
         exposure_gini=0.375,
         teams_evaluated=2,
         teams_skipped=1,
+        top_share=1.0,
     )
     assert astuple(report) == pytest.approx(astuple(expected))
     assert report.ndcg == pytest.approx(0.77413, abs=1e-5)

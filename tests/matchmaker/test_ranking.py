@@ -135,7 +135,15 @@ def test_training_learns_a_model_that_beats_random_and_popularity_on_planted_fit
     assert (
         set(result.overall)
         == set(result.cold_start)
-        == {"trained model", "cold-start score", "content-only", "graph-only", "popularity", "random"}
+        == {
+            "trained model",
+            "model, capped exposure",
+            "cold-start score",
+            "content-only",
+            "graph-only",
+            "popularity",
+            "random",
+        }
     )
     assert result.cold_start_teams > 0
 
