@@ -76,6 +76,17 @@ class RecommendationsChanged(Event):
     member_user_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class RoundPublished(Event):
+    """An allocation round was published: its teams and mentors should look at their assignments."""
+
+    name = "allocation_published"
+    space_id: int
+    round_id: int
+    title: str
+    user_ids: tuple[int, ...]
+
+
 def record(session: Session, event: Event) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

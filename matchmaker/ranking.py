@@ -366,12 +366,7 @@ class Ranker:
         if not teams:
             return []
         x = np.vstack([s.features(t, position) for t in teams])
-        team_side = self._predict(x)
-        fit = 0.5 * x[:, FEATURES.index("content")] / max(float(x[:, 0].max()), 1e-9) + 0.5 * x[:, 1]
-        for name in ("round_fit", "ticket_fit"):
-            column = x[:, FEATURES.index(name)]
-            fit = np.where(column >= 0, fit * (0.5 + 0.5 * column), fit)
-        both = 2 * team_side * fit / np.maximum(team_side + fit, 1e-9)
+        both = self._both_sides(x)
         order = np.argsort(-both, kind="stable")[:k]
         return [
             Recommendation(
@@ -382,6 +377,27 @@ class Ranker:
             for i in order
             if both[i] > 0
         ]
+
+    def both_sides(self, team: str, resources: Sequence[str]) -> dict[str, float]:
+        """How well a team and each named resource fit, as both sides see it (the harmonic mean used
+        for mentors and investors), in [0, 1]; what allocation rounds maximise."""
+        s = self.signals
+        known = [r for r in resources if r in s.res_pos]
+        if team not in s.team_pos or not known:
+            return {}
+        x = s.features(team, np.array([s.res_pos[r] for r in known]))
+        return {r: float(v) for r, v in zip(known, self._both_sides(x), strict=True)}
+
+    def _both_sides(self, x: np.ndarray) -> np.ndarray:
+        """Rows of pair features → the harmonic mean of the team's side (the ranking score) and the
+        resource's side (content and tag fit, and for funds the round and ticket)."""
+        team_side = self._predict(x)
+        fit = 0.5 * x[:, FEATURES.index("content")] / max(float(x[:, 0].max()), 1e-9) + 0.5 * x[:, 1]
+        for name in ("round_fit", "ticket_fit"):
+            column = x[:, FEATURES.index(name)]
+            fit = np.where(column >= 0, fit * (0.5 + 0.5 * column), fit)
+        both: np.ndarray = np.clip(2 * team_side * fit / np.maximum(team_side + fit, 1e-9), 0.0, 1.0)
+        return both
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         if self.model is None:

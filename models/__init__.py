@@ -1,5 +1,6 @@
 """Persistence vocabulary: SQLAlchemy tables for spaces, people, teams, resources and their history."""
 
+from models.allocations import AllocationAssignment, AllocationRound, RoundStatus
 from models.audit import AuditEntry
 from models.base import Base
 from models.bookings import (
@@ -29,6 +30,8 @@ from models.teams import AdmissionStatus, Stage, StageChange, Team, TeamMember, 
 __all__ = [
     "ACTIVE_STATUSES",
     "AdmissionStatus",
+    "AllocationAssignment",
+    "AllocationRound",
     "Allowance",
     "ApiToken",
     "AuditEntry",
@@ -53,6 +56,7 @@ __all__ = [
     "Resource",
     "ResourceKind",
     "Role",
+    "RoundStatus",
     "Space",
     "Stage",
     "StageChange",

@@ -227,3 +227,21 @@ def teams_for_resource(
 
 def _id(key: str) -> int:
     return int(key.rsplit(":", 1)[1])
+
+
+def pair_fits(
+    session: Session,
+    team_ids: Sequence[int],
+    resource_ids: Sequence[int],
+    *,
+    model_folder: Path | None = None,
+) -> tuple[str, dict[tuple[int, int], float]]:
+    """Both sides' fit, in [0, 1], of every named team with every named resource (for allocation
+    rounds), and which scorer produced them."""
+    ranker = _rankers.get(session, model_folder)
+    keys = [resource_key(r) for r in resource_ids]
+    fits: dict[tuple[int, int], float] = {}
+    for team_id in team_ids:
+        for key, value in ranker.both_sides(team_key(team_id), keys).items():
+            fits[(team_id, _id(key))] = value
+    return ranker.mode, fits

@@ -105,4 +105,4 @@ def route(
     return decorate
 
 
-from web.api import bookings, openapi, views  # noqa: E402, F401  (registers the routes)
+from web.api import allocations, bookings, openapi, views  # noqa: E402, F401  (registers the routes)

@@ -418,3 +418,22 @@ class SlotParams(BaseModel):
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
     limit: int = Field(default=10, ge=1, le=50)
+
+
+# Allocation rounds ----------------------------------------------------------------------------------
+
+
+class CapacityIn(Body):
+    resource_id: Id
+    units: int = Field(ge=0, le=100_000)
+
+
+class RoundIn(Body):
+    title: Short
+    resource_kind: Literal["mentor", "pilot_line"]
+    team_ids: list[Id] = Field(min_length=1, max_length=5000)
+    capacity: list[CapacityIn] = Field(min_length=1, max_length=5000)
+    units_per_assignment: int = Field(default=1, ge=1, le=1000)
+    team_limit: int = Field(default=1, ge=1, le=20)
+    load_penalty: float = Field(default=0.0, ge=0, le=10)
+    min_fit: float = Field(default=0.0, ge=0, le=1)

@@ -38,6 +38,14 @@ def publish(committed: Iterable[events.Event]) -> None:
             rooms_of_members = [rooms.user(u) for u in event.member_user_ids]
             if rooms_of_members:
                 to_rooms(event.name, {"team_id": event.team_id}, rooms_of_members)
+        elif isinstance(event, events.RoundPublished):
+            if event.user_ids:
+                news: dict[str, Any] = {
+                    "round_id": event.round_id,
+                    "title": event.title,
+                    "space_id": event.space_id,
+                }
+                to_rooms(event.name, news, [rooms.user(u) for u in event.user_ids])
         elif isinstance(event, events.CalendarChanged):
             changed = {"action": event.action, "resource_id": event.resource_id, "detail": event.payload}
             to_rooms(

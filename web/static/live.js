@@ -20,7 +20,7 @@
   socket.on("connect", joinRooms);
   socket.on("session_ended", function () { socket.disconnect(); });
   ["resource_changed", "team_changed", "booking_changed", "my_booking_changed", "calendar_changed",
-   "recommendations_changed"].forEach(function (name) {
+   "recommendations_changed", "allocation_published"].forEach(function (name) {
     socket.on(name, function (payload) {
       document.dispatchEvent(new CustomEvent("matchmaker:" + name, { detail: payload }));
     });
