@@ -57,6 +57,7 @@ def create_app(
     }
     socketio.init_app(app, **socket_options)
     presence.init_app(app)
+    from web.allocations.views import bp as allocations_bp
     from web.api import bp as api_bp
     from web.auth.views import bp as auth_bp
     from web.bookings.views import bp as bookings_bp
@@ -64,7 +65,7 @@ def create_app(
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
 
-    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, bookings_bp, api_bp):
+    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, bookings_bp, allocations_bp, api_bp):
         app.register_blueprint(blueprint)
 
     from web import pages

@@ -122,3 +122,36 @@ def test_publishing_tells_the_teams_members_live(live_server: LiveServer, world:
         assert event["round_id"] == made["id"]
     finally:
         listener.client.disconnect()
+
+
+def test_a_manager_runs_reviews_and_publishes_a_round_from_the_pages(client: Client, world: World) -> None:
+    client.login("manager@test.example")
+    page = client.get(f"/spaces/{world.space1.id}/allocation-rounds?lang=zh").get_data(as_text=True)
+    assert "分配轮次" in page and "李导师" in page
+    form = {
+        "kind": "mentor",
+        "title": "Round one",
+        f"capacity-{world.mentor1.id}": "2",
+        "team_ids": [str(world.team1.id), str(world.team2.id)],
+        "units_per_assignment": "2",
+    }
+    made = client.form(f"/spaces/{world.space1.id}/allocation-rounds", form)
+    assert made.status_code == 302, made.get_data(as_text=True)[:300]
+    review = client.get(made.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "Round one" in review and "Unassigned" in review and "Publish to teams and mentors" in review
+    token_from = made.headers["Location"]
+    client.form(made.headers["Location"] + "/publish", {}, token_from=token_from)
+    assert "published" in client.get(made.headers["Location"] + "?lang=en").get_data(as_text=True)
+
+
+def test_a_round_with_nothing_offered_is_refused_on_the_page(client: Client, world: World) -> None:
+    client.login("manager@test.example")
+    response = client.form(
+        f"/spaces/{world.space1.id}/allocation-rounds",
+        {"kind": "mentor", f"capacity-{world.mentor1.id}": "0", "team_ids": [str(world.team1.id)]},
+    )
+    assert response.status_code == 422
+    assert "容量为零" in response.get_data(as_text=True) or "zero capacity" in response.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": client.csrf_token("/")})
+    client.login("founder@test.example")
+    assert client.get(f"/spaces/{world.space1.id}/allocation-rounds").status_code == 403

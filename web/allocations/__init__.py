@@ -1,0 +1,1 @@
+"""Allocation round pages for space managers."""
