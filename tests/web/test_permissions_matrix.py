@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROLE_NAMES, Client, World
+from tests.web.booking_support import iso, next_week
 
 Request = Callable[[Client, World], Any]
 
@@ -133,6 +134,70 @@ ACTIONS: dict[str, tuple[Request, dict[str, int]]] = {
         lambda c, w: c.post(
             f"/api/v1/spaces/{w.space1.id}/memberships",
             json={"email": "outsider@test.example", "role": "mentor"},
+            headers=_csrf(c),
+        ),
+        {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
+    ),
+    "book equipment for a team": (
+        lambda c, w: c.post(
+            "/api/v1/bookings",
+            json={
+                "team_id": w.team1.id,
+                "resource_id": w.equipment1.id,
+                "starts_at": iso(next_week(1, 10)),
+                "ends_at": iso(next_week(1, 11)),
+            },
+            headers=_csrf(c),
+        ),
+        {"admin": 201, "manager": 201, "founder": 201, "member": 201, "anonymous": 401, "*": 404},
+    ),
+    "set equipment's booking rules": (
+        lambda c, w: c.patch(
+            f"/api/v1/resources/{w.equipment1.id}/availability", json={"units": 2}, headers=_csrf(c)
+        ),
+        {"admin": 200, "manager": 200, "host": 200, "anonymous": 401, "*": 403},
+    ),
+    "close equipment for maintenance": (
+        lambda c, w: c.post(
+            f"/api/v1/resources/{w.equipment1.id}/blackouts",
+            json={
+                "starts_at": iso(next_week(1, 9)),
+                "ends_at": iso(next_week(1, 12)),
+                "reason": "calibration",
+            },
+            headers=_csrf(c),
+        ),
+        {"admin": 201, "manager": 201, "host": 201, "anonymous": 401, "*": 403},
+    ),
+    "certify a user on equipment": (
+        lambda c, w: c.post(
+            f"/api/v1/resources/{w.equipment1.id}/certifications",
+            json={"user_id": w.id("founder")},
+            headers=_csrf(c),
+        ),
+        {"admin": 201, "manager": 201, "host": 201, "anonymous": 401, "*": 403},
+    ),
+    "set a space's allowances": (
+        lambda c, w: c.put(
+            f"/api/v1/spaces/{w.space1.id}/allowances",
+            json={"resource_kind": "equipment", "stage": "nursery", "free_hours_per_month": 4},
+            headers=_csrf(c),
+        ),
+        {"admin": 200, "manager": 200, "anonymous": 401, "*": 403},
+    ),
+    "read a team's ledger": (
+        lambda c, w: c.get(f"/api/v1/teams/{w.team1.id}/ledger"),
+        {"admin": 200, "manager": 200, "founder": 200, "member": 200, "anonymous": 401, "*": 404},
+    ),
+    "run an allocation round": (
+        lambda c, w: c.post(
+            f"/api/v1/spaces/{w.space1.id}/allocation-rounds",
+            json={
+                "title": "Round",
+                "resource_kind": "mentor",
+                "team_ids": [w.team1.id],
+                "capacity": [{"resource_id": w.mentor1.id, "units": 2}],
+            },
             headers=_csrf(c),
         ),
         {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
