@@ -217,22 +217,42 @@ def blackouts_between(
     )
 
 
-def _busy(b: Booking) -> slots.Busy:
-    return slots.Busy(b.starts_at, b.ends_at, b.blocked_until, b.unit, b.id)
-
-
 def _closure(b: Blackout) -> slots.Closure:
     return slots.Closure(b.starts_at, b.ends_at, b.unit, b.reason)
 
 
+def busy_between(session: Session, resource_id: int, start: datetime, end: datetime) -> list[slots.Busy]:
+    """Active bookings of a resource whose busy range meets [start, end), as plain records (no ORM
+    objects: this runs on every booking request)."""
+    rows = session.execute(
+        select(Booking.starts_at, Booking.ends_at, Booking.blocked_until, Booking.unit, Booking.id).where(
+            Booking.resource_id == resource_id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at >= start - slots.MAX_BOOKING,
+            Booking.starts_at < end,
+            Booking.blocked_until > start,
+        )
+    )
+    return [slots.Busy(*row) for row in rows]
+
+
 def occupancy(
-    session: Session, resource: Resource, rules: slots.Rules, start: datetime, end: datetime
+    session: Session,
+    resource: Resource,
+    rules: slots.Rules,
+    start: datetime,
+    end: datetime,
+    *,
+    wide: bool = False,
 ) -> slots.Occupancy:
-    margin = slots.ALTERNATIVE_WINDOW + slots.MAX_BOOKING
+    """Who holds the resource around [start, end): exactly what a booking there could meet, or, when
+    ``wide``, the week around it too, where alternatives are looked for."""
+    margin = slots.ALTERNATIVE_WINDOW if wide else timedelta(0)
+    lo, hi = start - margin, end + margin + rules.buffer
     return slots.Occupancy(
         rules,
-        [_busy(b) for b in active_bookings(session, [resource.id], start - margin, end + margin)],
-        [_closure(b) for b in blackouts_between(session, [resource.id], start - margin, end + margin)],
+        busy_between(session, resource.id, lo, hi),
+        [_closure(b) for b in blackouts_between(session, [resource.id], lo, hi)],
     )
 
 

@@ -285,7 +285,7 @@ def _slot_taken(
     end: datetime,
     now: datetime,
 ) -> SlotTaken:
-    occ = occupancy(session, resource, rules, start, end)
+    occ = occupancy(session, resource, rules, start, end, wide=True)
     clashes = sorted(
         {b for unit in range(1, rules.units + 1) for b in occ.conflicts(unit, start, end + rules.buffer)},
         key=lambda b: (b.start, b.unit),
