@@ -59,6 +59,7 @@ from models import (
     Resource,
     Team,
     TeamMember,
+    User,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -212,9 +213,11 @@ def _month_of(booking: Booking) -> str:
     return slots.local_month(booking.starts_at, booking.resource.space.timezone)
 
 
-def _bill(session: Session, booking: Booking, team: Team) -> None:
-    """Price the booking now and write its usage line."""
-    quote, month = price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
+def _bill(
+    session: Session, booking: Booking, team: Team, priced: tuple[pricing.Quote, str] | None = None
+) -> None:
+    """Price the booking now (unless ``priced`` already did, in this transaction) and write its usage line."""
+    quote, month = priced or price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
     booking.amount_cny, booking.free_minutes = quote.amount_cny, quote.free_minutes
     _charge(
         session,
@@ -470,7 +473,6 @@ def create_booking(
     _check_space(team, resource, availability)
     check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
-    sweep(session, now, resource_id=resource.id)
     occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
     slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
     if request.unit is not None and not 1 <= request.unit <= rules.units:
@@ -479,16 +481,25 @@ def create_booking(
             f"该资源的单元编号为 1 至 {rules.units}。",
             details={"fields": {"unit": "out_of_range"}},
         )
-    free = occ.free_units(request.starts_at, request.ends_at)
-    if request.unit is not None:
-        free = [u for u in free if u == request.unit]
+
+    def free_units(occ: slots.Occupancy) -> list[int]:
+        found = occ.free_units(request.starts_at, request.ends_at)
+        return [u for u in found if request.unit is None or u == request.unit]
+
+    free = free_units(occ)
+    if not free and sweep(session, now, resource_id=resource.id):
+        # What looked taken may be a hold or a no-show that has just lapsed: look again.
+        free = free_units(occupancy(session, resource, rules, request.starts_at, request.ends_at))
     booking = _new_booking(
         principal, team, resource, availability, request.starts_at, request.ends_at, now, request.note
     )
-    price_for(session, team, resource, request.starts_at, request.ends_at)  # refuse early if over the cap
+    booker = session.get(User, principal.user_id) if principal.user_id else None  # loaded by the login
+    if booker is not None:
+        booking.booked_by = booker
+    priced = price_for(session, team, resource, request.starts_at, request.ends_at)  # refuses over the cap
     if not free or not _insert(session, booking, free):
         raise _slot_taken(session, principal, team, resource, rules, request.starts_at, request.ends_at, now)
-    _bill(session, booking, team)
+    _bill(session, booking, team, priced)
     session.flush()
     _record(session, booking, "created")
     return booking
