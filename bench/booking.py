@@ -6,28 +6,32 @@ in two processes sharing the database and the queue). Prints figures and writes
 bench/results/booking.json.
 
     python bench/booking.py [--backend sqlite|postgresql|both] [--quick] [--clients 1,8,32]
-                            [--seconds 8] [--listeners 200] [--event-bookings 20]
-                            [--week-resources 300] [--days 365] [--week-requests 10]
-                            [--skip-throughput] [--skip-events] [--skip-week] [--no-two-processes]
+                            [--seconds 8] [--stride-minutes 360] [--listeners 200] [--event-bookings 20]
+                            [--listener-processes 4] [--week-resources 300] [--days 365]
+                            [--week-requests 10] [--skip-throughput] [--skip-events] [--skip-week]
+                            [--no-two-processes] [--keep] [--postgres-url URL] [--redis-url URL]
 
-1. Throughput: each client thread has its own team, token and resource, and books consecutive free
-   30-minute slots going forward from tomorrow, so every request should be a successful booking (a
-   team's bookings are serialised by a row lock, and a taken slot would measure the refusal path).
-   Clients open a connection per request (the server speaks HTTP/1.0). Reported: requests and
-   bookings per second, p50/p95 latency, and the 201 / 409 / other 4xx / 5xx / connection-error counts.
-   Target: at least 300 bookings/s on PostgreSQL at 32 clients, with no 5xx.
-2. Event delay: ``--listeners`` real python-socketio clients (websocket transport, one thread each in
-   this process) join one resource's room; another client books that resource over HTTP, one booking at
-   a time. The server emits right after the commit and before answering, so per booking and listener
+1. Throughput: each client thread has its own team, token and resource (a team's bookings are
+   serialised by a row lock) and books distinct free 30-minute slots from tomorrow on, one every
+   ``--stride-minutes`` (6 h: its resource gets 4 bookings a day, as busy as the week view's; booking
+   back to back would make every booking read an ever denser calendar), so every request should be a
+   successful booking. Clients open a connection per request (the server speaks HTTP/1.0). Reported:
+   requests and bookings per second, p50/p95 latency, the 201 / 409 / other 4xx / 5xx / connection-error
+   counts, and the CPU per request of the servers, this client, the app's PostgreSQL connections and
+   everything else on the machine. Target: at least 300 bookings/s on PostgreSQL at 32 clients, no 5xx.
+2. Event delay: ``--listeners`` real python-socketio clients (websocket transport), spread over a few
+   child processes, join one resource's room; another client books that resource over HTTP, one booking
+   at a time. The server emits right after the commit and before answering, so per booking and listener
    ``t_recv - t_send`` (send = just before the POST) is the conservative bound, and
-   ``max(0, t_recv - t_resp)`` how long after the answer the event came. Target: p95 under 100 ms.
+   ``max(0, t_recv - t_resp)`` how long after the answer the event came. Target: p95 of the first under
+   100 ms. With Redis, also how many connection records the app still keeps once all have disconnected.
 3. Week view: a space of ``--week-resources`` resources with ``--days`` of bookings centred on today
    (2-6 a day each, about 4, never overlapping; inserted in bulk with SQLAlchemy Core), then
    ``GET /api/v1/spaces/<id>/calendar?week=...`` for weeks spread over that year. Target: p95 under 1 s.
 
 The PostgreSQL runs use their own schema (``bench_booking``, dropped first and at the end unless
-``--keep``), so tests sharing the database are not disturbed. The machine's load average is recorded
-before and after: on a shared 2-core host, other work shows in every figure.
+``--keep``), so tests sharing the database are not disturbed. The machine's load average and CPU use
+are recorded: on a shared 2-core host, other work shows in every figure.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -69,10 +74,13 @@ from matchmaker.passwords import hash_password  # noqa: E402
 from models import Availability, Booking, migrate  # noqa: E402
 from models.database import make_engine, make_session_factory  # noqa: E402
 from seeds import builders  # noqa: E402
+from web.realtime import rooms  # noqa: E402
+from web.realtime.presence import KEY as PRESENCE_KEY  # noqa: E402
 
 PG_URL = os.environ.get("MATCHMAKER_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MATCHMAKER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SCHEMA = "bench_booking"
+APPLICATION_NAME = "bench_booking_app"  # names the app's PostgreSQL connections, to watch them
 ZONE = ZoneInfo("Asia/Shanghai")
 SLOT = timedelta(minutes=30)
 SECRET_KEY = secrets.token_hex(16)  # one per run, shared by every server process of the run
@@ -112,17 +120,28 @@ def load_average() -> list[float]:
         return []
 
 
-def commit_of_code() -> str | None:
-    try:
-        done = subprocess.run(  # noqa: S603
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip() or None
+def code_state() -> dict[str, Any]:
+    """The commit measured, and the application files with uncommitted changes (the app is being edited
+    while benchmarks run; these figures are for the code as it was in the working tree)."""
+
+    def git(*argv: str) -> str:
+        try:
+            done = subprocess.run(  # noqa: S603
+                ["git", "-C", str(ROOT), *argv],  # noqa: S607
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+        return done.stdout
+
+    # Porcelain lines are "XY path": the status columns may start with a space, so no strip() first.
+    changed = git("status", "--porcelain", "--", "matchmaker", "models", "web", "seeds")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD").strip() or None,
+        "uncommitted_changes_in": [line[3:] for line in changed.splitlines() if line.strip()],
+    }
 
 
 def process_cpu_s(pid: int) -> float:
@@ -192,6 +211,7 @@ class World:
     seats: list[Seat]
     event_seat: Seat
     listener_secret: str
+    listener_rooms: list[str]  # the rooms the app records the listeners' connections under (presence)
     build_s: float = 0.0
     history: dict[str, Any] = field(default_factory=dict)
 
@@ -204,7 +224,9 @@ def database_url(backend: str, folder: Path, pg_url: str) -> str:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     engine.dispose()
-    with_schema = make_url(pg_url).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+    with_schema = make_url(pg_url).update_query_dict(
+        {"options": f"-csearch_path={SCHEMA}", "application_name": APPLICATION_NAME}
+    )
     return with_schema.render_as_string(hide_password=False)
 
 
@@ -277,7 +299,7 @@ def build(url: str, seats: int, week_resources: int, week_teams: int, stride: ti
         listener = builders.get_or_create_user(
             session, "listener@bench.example", "Bench listener", password_hash=cheap
         )
-        _, listener_secret = accounts.create_token(session, listener, "bench listener")
+        token, listener_secret = accounts.create_token(session, listener, "bench listener")
         session.commit()
         world = World(
             week_space_id=week.id,
@@ -286,6 +308,7 @@ def build(url: str, seats: int, week_resources: int, week_teams: int, stride: ti
             seats=made[:seats],
             event_seat=made[seats],
             listener_secret=listener_secret,
+            listener_rooms=[rooms.user(listener.id), rooms.token(token.id)],
         )
     engine.dispose()
     world.build_s = time.perf_counter() - started
@@ -432,6 +455,25 @@ def servers(url: str, folder: Path, count: int, redis_url: str | None, label: st
                 s.process.wait()
 
 
+def tracebacks(log: Path, most: int = 5) -> list[str]:
+    """The distinct tracebacks in a server log (by their last line), each with the line before it."""
+    lines = log.read_text(errors="replace").splitlines()
+    found: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last)"):
+            continue
+        end = i + 1
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+            end += 1
+        if end < len(lines):  # the exception line itself
+            end += 1
+        excerpt = "\n".join(lines[max(0, i - 1) : end])
+        found.setdefault(lines[end - 1], excerpt)
+        if len(found) >= most:
+            break
+    return list(found.values())
+
+
 def request(
     method: str,
     base: str,
@@ -464,10 +506,60 @@ def book_once(base: str, seat: Seat) -> tuple[int, bytes]:
     return request("POST", base, "/api/v1/bookings", seat.next_body(), seat.secret)
 
 
-def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: float) -> dict[str, Any]:
+class BackendWatch:
+    """While a level runs, samples the PostgreSQL backends of the app's connections (by application
+    name) every ``every`` seconds: how many distinct connections served it (pool churn shows as many
+    more than the pools hold) and their CPU. A backend that came and went between two samples is missed,
+    so the CPU is a lower bound."""
+
+    def __init__(self, pg_url: str, every: float = 0.1) -> None:
+        self.engine = make_engine(pg_url)
+        self.every = every
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, conn: Any, initial: bool) -> None:
+        query = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+        for pid in conn.execute(query, {"name": APPLICATION_NAME}).scalars():
+            cpu = process_cpu_s(pid)
+            # A backend first seen after the start was (nearly always) born during the level.
+            self.first.setdefault(pid, cpu if initial else 0.0)
+            self.last[pid] = cpu
+
+    def _run(self) -> None:
+        with self.engine.connect() as conn:
+            while not self._stop.wait(self.every):
+                self._sample(conn, initial=False)
+                conn.rollback()
+
+    def __enter__(self) -> BackendWatch:
+        with self.engine.connect() as conn:
+            self._sample(conn, initial=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.engine.dispose()
+
+    def figures(self, answered: int) -> dict[str, Any]:
+        cpu = sum(self.last[pid] - self.first[pid] for pid in self.last)
+        return {
+            "database_connections_seen": len(self.last),
+            "database_cpu_ms_per_request": round(cpu * 1000 / answered, 2) if answered else None,
+        }
+
+
+def throughput(
+    running: list[Server], seats: list[Seat], clients: int, seconds: float, pg_url: str | None
+) -> dict[str, Any]:
     """``clients`` threads, spread round-robin over the servers, each booking its own resource's next
     slot as fast as answers come, for ``seconds`` after two untimed warm-up bookings each. Also the CPU
-    the servers, this client process and the whole machine (the database and anything else) used."""
+    the servers, this client process, the app's database connections (PostgreSQL) and the whole
+    machine used."""
     bases = [s.base for s in running]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     statuses: list[Counter[str]] = [Counter() for _ in range(clients)]
@@ -511,6 +603,9 @@ def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: 
         t.start()
     deadline[0] = time.perf_counter() + 3600  # set for real once every client has warmed up
     ready.wait()
+    watch = BackendWatch(pg_url) if pg_url else None
+    if watch:
+        watch.__enter__()
     server_cpu = sum(process_cpu_s(s.process.pid) for s in running)
     client_cpu = time.process_time()
     busy, total = machine_cpu_s()
@@ -519,6 +614,8 @@ def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: 
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    if watch:
+        watch.__exit__()
     server_cpu = sum(process_cpu_s(s.process.pid) for s in running) - server_cpu
     client_cpu = time.process_time() - client_cpu
     busy_after, total_after = machine_cpu_s()
@@ -528,6 +625,8 @@ def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: 
         counts.update(c)
     every = [x for lat in latencies for x in lat]
     answered = len(every)
+    database = watch.figures(answered) if watch else {}
+    database_cpu = (database.get("database_cpu_ms_per_request") or 0.0) * answered / 1000
     return {
         "clients": clients,
         "processes": len(bases),
@@ -545,8 +644,11 @@ def throughput(running: list[Server], seats: list[Seat], clients: int, seconds: 
         "connection_errors": counts["connection_error"],
         "server_cpu_ms_per_request": round(server_cpu * 1000 / answered, 2) if answered else None,
         "client_cpu_ms_per_request": round(client_cpu * 1000 / answered, 2) if answered else None,
+        **database,
         "rest_of_machine_cpu_ms_per_request": (
-            round(max(0.0, busy - server_cpu - client_cpu) * 1000 / answered, 2) if answered else None
+            round(max(0.0, busy - server_cpu - client_cpu - database_cpu) * 1000 / answered, 2)
+            if answered
+            else None
         ),
         "machine_busy_percent": round(100 * busy / total, 1) if total else None,
         "other": {k: v for k, v in counts.items() if k.startswith("other_") and k != "other_4xx"},
@@ -562,9 +664,14 @@ def print_throughput(label: str, row: dict[str, Any]) -> None:
         f"5xx:{row['status_5xx']} conn-err:{row['connection_errors']}",
         flush=True,
     )
+    database = (
+        f"database {row['database_cpu_ms_per_request']} ({row['database_connections_seen']} connections), "
+        if "database_cpu_ms_per_request" in row
+        else ""
+    )
     print(
         f"{'':<22}CPU ms per request: server {row['server_cpu_ms_per_request']}, "
-        f"client {row['client_cpu_ms_per_request']}, rest of machine (database, others) "
+        f"client {row['client_cpu_ms_per_request']}, {database}everything else on the machine "
         f"{row['rest_of_machine_cpu_ms_per_request']}; machine {row['machine_busy_percent']}% busy",
         flush=True,
     )
@@ -599,20 +706,77 @@ class Listener:
             raise RuntimeError(f"join refused: {ack}")
 
 
-def event_delay(
-    bases: list[str], world: World, listeners: int, bookings: int, gap: float = 0.1
-) -> dict[str, Any]:
-    """Listeners spread round-robin over ``bases``; the bookings go to the first base."""
-    seat = world.event_seat
-    crowd = [Listener(seat.resource_id) for _ in range(listeners)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(
-            pool.map(lambda i: crowd[i].open(bases[i % len(bases)], world.listener_secret), range(listeners))
-        )
-    connected = time.perf_counter() - started
+def _close(crowd: list[Listener]) -> None:
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        list(pool.map(lambda x: x.client.disconnect(), crowd))
+
+
+def listener_group(
+    bases: list[str], secret: str, resource_id: int, count: int, offset: int, pipe: Any
+) -> None:
+    """In a child process: open ``count`` listeners (listener ``offset + i`` on base ``(offset + i) mod
+    len(bases)``), then answer the parent: "wait" for a booking id, "collect" the arrivals, "close"."""
+    crowd = [Listener(resource_id) for _ in range(count)]
     try:
-        status, _ = book_once(bases[0], seat)  # warm-up, not counted
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda i: crowd[i].open(bases[(offset + i) % len(bases)], secret), range(count)))
+    except Exception as exc:  # the parent reports it and stops
+        pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+        _close(crowd)
+        return
+    pipe.send(("ready", None))
+    while True:
+        command, booking_id = pipe.recv()
+        if command == "wait":  # until every listener here has the booking, 5 s at most
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not all(booking_id in x.arrived for x in crowd):
+                time.sleep(0.002)
+            pipe.send(("waited", None))
+        elif command == "collect":
+            pipe.send(("arrived", [x.arrived for x in crowd]))
+        else:
+            break
+    _close(crowd)
+    pipe.send(("closed", None))
+
+
+def _answer(pipe: Any, timeout: float = 120) -> tuple[str, Any]:
+    if not pipe.poll(timeout):
+        raise RuntimeError("a listener process did not answer")
+    kind, value = pipe.recv()
+    if kind == "error":
+        raise RuntimeError(f"a listener process failed: {value}")
+    return kind, value
+
+
+def event_delay(
+    bases: list[str], world: World, listeners: int, bookings: int, processes: int, gap: float = 0.1
+) -> dict[str, Any]:
+    """Listeners spread round-robin over ``bases``, in ``processes`` child processes (so the clients'
+    own work is not serialised behind one interpreter lock); the bookings go to the first base. Times
+    are CLOCK_MONOTONIC, the same clock in every process."""
+    seat = world.event_seat
+    context = multiprocessing.get_context("spawn")
+    groups = max(1, min(processes, listeners))
+    sizes = [listeners // groups + (1 if g < listeners % groups else 0) for g in range(groups)]
+    children: list[tuple[Any, Any]] = []
+    started = time.perf_counter()
+    try:
+        offset = 0
+        for size in sizes:
+            ours, theirs = context.Pipe()
+            child = context.Process(
+                target=listener_group,
+                args=(bases, world.listener_secret, seat.resource_id, size, offset, theirs),
+                daemon=True,
+            )
+            child.start()
+            children.append((child, ours))
+            offset += size
+        for _, pipe in children:
+            _answer(pipe)
+        connected = time.perf_counter() - started
+        book_once(bases[0], seat)  # warm-up, not counted
         sent: list[tuple[int, float, float]] = []
         refused = 0
         for _ in range(bookings):
@@ -624,24 +788,37 @@ def event_delay(
                 continue
             booking_id = int(json.loads(payload)["id"])
             sent.append((booking_id, t_send, t_resp))
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not all(booking_id in x.arrived for x in crowd):
-                time.sleep(0.002)
+            for _, pipe in children:
+                pipe.send(("wait", booking_id))
+            for _, pipe in children:
+                _answer(pipe)
             time.sleep(gap)
-        from_send: list[float] = []
-        from_resp: list[float] = []
-        missing = 0
-        for booking_id, t_send, t_resp in sent:
-            for x in crowd:
-                at = x.arrived.get(booking_id)
-                if at is None:
-                    missing += 1
-                    continue
-                from_send.append((at - t_send) * 1000)
-                from_resp.append(max(0.0, (at - t_resp) * 1000))
+        arrived: list[dict[int, float]] = []
+        for _, pipe in children:
+            pipe.send(("collect", None))
+        for _, pipe in children:
+            arrived.extend(_answer(pipe)[1])
     finally:
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            list(pool.map(lambda x: x.client.disconnect(), crowd))
+        for _, pipe in children:
+            with suppress(OSError):
+                pipe.send(("close", None))
+        for child, pipe in children:
+            with suppress(OSError, RuntimeError):
+                _answer(pipe, timeout=60)
+            child.join(timeout=10)
+            if child.is_alive():
+                child.terminate()
+    from_send: list[float] = []
+    from_resp: list[float] = []
+    spread: list[float] = []
+    missing = 0
+    for booking_id, t_send, t_resp in sent:
+        times = [a[booking_id] for a in arrived if booking_id in a]
+        missing += len(arrived) - len(times)
+        from_send.extend((at - t_send) * 1000 for at in times)
+        from_resp.extend(max(0.0, (at - t_resp) * 1000) for at in times)
+        if times:
+            spread.append((max(times) - min(times)) * 1000)
 
     def summary(values: list[float]) -> dict[str, float | None]:
         if not values:
@@ -654,7 +831,8 @@ def event_delay(
 
     return {
         "listeners": listeners,
-        "processes": len(bases),
+        "listener_processes": groups,
+        "server_processes": len(bases),
         "connect_s": round(connected, 1),
         "bookings": len(sent),
         "refused": refused,
@@ -662,16 +840,42 @@ def event_delay(
         "missing": missing,
         "send_to_receive": summary(from_send),
         "response_to_receive": summary(from_resp),
+        "first_to_last_listener": summary(spread),
     }
 
 
+def presence_left(redis_url: str, world: World, *, clear: bool) -> int:
+    """How many connections the app still records (in Redis) for the listener's user and token; every
+    listener has disconnected, so it should be none. ``clear`` then removes them: they are this run's
+    own records (its database is dropped) and would otherwise wait out their 7-day expiry."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [PRESENCE_KEY.format(room=room) for room in world.listener_rooms]
+        left = sum(int(client.scard(key)) for key in keys)
+        if clear:
+            client.delete(*keys)
+        return left
+    finally:
+        client.close()
+
+
 def print_events(label: str, row: dict[str, Any]) -> None:
-    s, r = row["send_to_receive"], row["response_to_receive"]
+    s, r, f = row["send_to_receive"], row["response_to_receive"], row["first_to_last_listener"]
     print(
         f"  {label:<18} {row['listeners']} listeners, {row['bookings']} bookings, {row['deliveries']} "
         f"deliveries ({row['missing']} missing; connected in {row['connect_s']} s)\n"
         f"{'':<22}send→receive p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms  max {s['max_ms']} ms   "
-        f"response→receive p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  max {r['max_ms']} ms",
+        f"response→receive p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  max {r['max_ms']} ms\n"
+        f"{'':<22}first to last listener, per booking: p50 {f['p50_ms']} ms  max {f['max_ms']} ms "
+        f"({row['listener_processes']} listener processes)"
+        + (
+            f"\n{'':<22}presence records (Redis) left after all {row['listeners']} disconnected: "
+            f"{row['presence_left_after_disconnect']} (should be 0; two per connection, user and token)"
+            if "presence_left_after_disconnect" in row
+            else ""
+        ),
         flush=True,
     )
 
@@ -683,13 +887,16 @@ def week_view(base: str, world: World, requests: int) -> dict[str, Any]:
     """One untimed first request (the current week), then ``requests`` weeks spread over the year."""
     days = world.history.get("days", 7)
     first = date.fromisoformat(world.history.get("first_day", datetime.now(ZONE).date().isoformat()))
-    last_monday = first + timedelta(days=days - 7)
-    span = max(0, (last_monday - first).days)
-    weeks = [first + timedelta(days=round(span * i / max(1, requests - 1))) for i in range(requests)]
+    # Whole weeks inside the loaded year: from the second week to the second last.
+    early, late = first + timedelta(days=7), first + timedelta(days=max(7, days - 14))
+    span = (late - early).days
+    weeks = [early + timedelta(days=round(span * i / max(1, requests - 1))) for i in range(requests)]
     path = f"/api/v1/spaces/{world.week_space_id}/calendar?week="
     started = time.perf_counter()
-    status, _ = request("GET", base, path + datetime.now(ZONE).date().isoformat())
+    status, payload = request("GET", base, path + datetime.now(ZONE).date().isoformat())
     cold = time.perf_counter() - started
+    if status != 200:
+        raise RuntimeError(f"week view answered {status}: {payload[:300]!r}")
     times, sizes, counts = [], [], []
     for week in weeks:
         started = time.perf_counter()
@@ -727,8 +934,16 @@ def print_week(label: str, row: dict[str, Any]) -> None:
 
 def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     print(f"\n== {backend} ==", flush=True)
-    out: dict[str, Any] = {}
     url = database_url(backend, folder, args.postgres_url)
+    try:
+        return measure_backend(backend, url, args, folder)
+    finally:
+        if backend == "postgresql" and not args.keep:
+            drop_schema(args.postgres_url)
+
+
+def measure_backend(backend: str, url: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     started = time.perf_counter()
     migrate.upgrade(url)
     print(f"schema migrated in {time.perf_counter() - started:.1f} s", flush=True)
@@ -760,26 +975,31 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[st
             if not args.skip_throughput:
                 rows = []
                 for clients in levels:
-                    row = throughput(running, world.seats, clients, args.seconds)
+                    pg = args.postgres_url if backend == "postgresql" else None
+                    row = throughput(running, world.seats, clients, args.seconds, pg)
                     print_throughput(f"booking, {count}p", row)
                     rows.append(row)
                 part["throughput"] = rows
             if not args.skip_events:
-                row = event_delay(bases, world, args.listeners, args.event_bookings)
+                if redis_url:
+                    presence_left(redis_url, world, clear=True)  # start from none
+                row = event_delay(bases, world, args.listeners, args.event_bookings, args.listener_processes)
+                if redis_url:
+                    time.sleep(2)  # the last disconnect handlers finish
+                    row["presence_left_after_disconnect"] = presence_left(redis_url, world, clear=True)
                 print_events(f"events, {count}p", row)
                 part["events"] = row
             if not args.skip_week and count == 1:
                 row = week_view(bases[0], world, args.week_requests)
                 print_week("week view", row)
                 out["week_view"] = row
-            part["server_logs_tail"] = {
-                s.log.name: s.log.read_text(errors="replace")[-1500:]
-                for s in running
-                if "Traceback" in s.log.read_text(errors="replace")
-            }
+            # A server error shows in its log; keep its tracebacks (the first few of each kind).
+            part["server_tracebacks"] = {s.log.name: tracebacks(s.log) for s in running if tracebacks(s.log)}
+            for name, found in part["server_tracebacks"].items():
+                print(f"  the log of {name} has {len(found)} kinds of traceback, ending:", flush=True)
+                for excerpt in found:
+                    print(f"      {excerpt.splitlines()[-1][:150]}", flush=True)
         out[key] = part
-    if backend == "postgresql" and not args.keep:
-        drop_schema(args.postgres_url)
     return out
 
 
@@ -810,13 +1030,15 @@ def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "booking", **machine()}
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
-    result["commit"] = commit_of_code()
+    result["code"] = code_state()
     result["load_average_before"] = load_average()
     print(
         f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "
         f"load average {result['load_average_before']}",
         flush=True,
     )
+    if result["code"]["uncommitted_changes_in"]:
+        print(f"measuring uncommitted code in {', '.join(result['code']['uncommitted_changes_in'])}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     result["options"] = {
         "backends": backends,
@@ -859,6 +1081,9 @@ def main() -> None:
     )
     parser.add_argument("--listeners", type=int, default=200)
     parser.add_argument("--event-bookings", type=int, default=20)
+    parser.add_argument(
+        "--listener-processes", type=int, default=4, help="child processes the listeners are spread over"
+    )
     parser.add_argument("--week-resources", type=int, default=300)
     parser.add_argument("--week-teams", type=int, default=40)
     parser.add_argument("--days", type=int, default=365, help="days of bookings behind the week view")

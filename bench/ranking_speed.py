@@ -491,7 +491,7 @@ def code_state() -> dict[str, Any]:
             )
         except (OSError, subprocess.CalledProcessError):
             return ""
-        return done.stdout.strip()
+        return done.stdout.rstrip("\n")  # keep each line's leading status columns
 
     changed = git("status", "--porcelain", "--", "matchmaker/ranking.py", "matchmaker/graph.py")
     return {

@@ -25,6 +25,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        # The threaded server runs a request per thread: a pool big enough for a busy process keeps
+        # requests from queueing for connections or opening and closing overflow ones.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         return create_engine(url, **kwargs)
 
     memory = parsed.database in (None, "", ":memory:")

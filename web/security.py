@@ -44,11 +44,12 @@ def _load_token_user(req: Any) -> User | None:
             with factory.begin() as side:
                 token = accounts.token_for_secret(side, secret)
                 user_id = token.user_id
-                accounts.note_token_use(side, token.id)
+                accounts.note_token_use(side, token.id, last_used_at=token.last_used_at)
             user = get_session().get(User, user_id)
         else:
             token = accounts.token_for_secret(get_session(), secret)
-            accounts.note_token_use(get_session(), token.id)  # committed with the request's work
+            # Committed with the request's work.
+            accounts.note_token_use(get_session(), token.id, last_used_at=token.last_used_at)
             user = token.user
     except NotAuthenticated:
         return None

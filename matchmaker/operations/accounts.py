@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -203,16 +203,19 @@ def user_for_token(session: Session, secret: str) -> User:
     return token_for_secret(session, secret).user
 
 
-def note_token_use(session: Session, token_id: int, *, every_seconds: int = 60) -> None:
-    """Record when a token was last used, at most once a minute (reads must not write on every call)."""
+def note_token_use(
+    session: Session, token_id: int, *, every_seconds: int = 60, last_used_at: datetime | None = None
+) -> None:
+    """Record when a token was last used, at most once a minute (reads must not write on every call).
+    ``last_used_at``, when the caller has it, saves the statement while the record is fresh."""
     now = utcnow()
+    threshold = now - timedelta(seconds=every_seconds)
+    if last_used_at is not None and last_used_at >= threshold:
+        return
     session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id)
-        .where(
-            (ApiToken.last_used_at.is_(None))
-            | (ApiToken.last_used_at < now - timedelta(seconds=every_seconds))
-        )
+        .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < threshold))
         .values(last_used_at=now)
     )
 

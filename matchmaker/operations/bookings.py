@@ -497,6 +497,7 @@ def create_booking(
     if booker is not None:
         booking.booked_by = booker
     priced = price_for(session, team, resource, request.starts_at, request.ends_at)  # refuses over the cap
+    booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes  # one INSERT
     if not free or not _insert(session, booking, free):
         raise _slot_taken(session, principal, team, resource, rules, request.starts_at, request.ends_at, now)
     _bill(session, booking, team, priced)

@@ -20,7 +20,11 @@ class Presence:
         if redis_url and redis_url.startswith(("redis://", "rediss://", "unix://")):
             import redis
 
-            self._redis = redis.Redis.from_url(redis_url)
+            # A blocking pool: a burst of connects or disconnects waits its turn for a connection
+            # instead of failing (the default pool raises once it holds 100), which would leave
+            # stale records behind.
+            pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=50, timeout=10)
+            self._redis = redis.Redis(connection_pool=pool)
 
     def connected(self, room: str, sid: str) -> None:
         if self._redis is not None:
