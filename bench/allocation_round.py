@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -27,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import machine  # noqa: E402
 from matchmaker.allocation import Candidate, RoundInput, Solver, allocate  # noqa: E402
 
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -81,7 +80,7 @@ def run(teams: int, mentors: int, repeats: int, with_networkx: bool) -> dict[str
             )
     return {
         "benchmark": "allocation_round",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        **machine(),
         "teams": teams,
         "mentors": mentors,
         "candidate_pairs": len(candidates),

@@ -41,7 +41,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import random
 import secrets
 import socket
@@ -69,6 +68,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import code_state, machine, percentile  # noqa: E402
 from matchmaker.operations import accounts  # noqa: E402
 from matchmaker.passwords import hash_password  # noqa: E402
 from models import Availability, Booking, migrate  # noqa: E402
@@ -93,55 +93,11 @@ OPEN_ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "cpu": cpu,
-    }
-
-
 def load_average() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
-
-
-def code_state() -> dict[str, Any]:
-    """The commit measured, and the application files with uncommitted changes (the app is being edited
-    while benchmarks run; these figures are for the code as it was in the working tree)."""
-
-    def git(*argv: str) -> str:
-        try:
-            done = subprocess.run(  # noqa: S603
-                ["git", "-C", str(ROOT), *argv],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-        return done.stdout
-
-    # Porcelain lines are "XY path": the status columns may start with a space, so no strip() first.
-    changed = git("status", "--porcelain", "--", "matchmaker", "models", "web", "seeds")
-    return {
-        "commit": git("rev-parse", "--short", "HEAD").strip() or None,
-        "uncommitted_changes_in": [line[3:] for line in changed.splitlines() if line.strip()],
-    }
 
 
 def process_cpu_s(pid: int) -> float:
@@ -1030,7 +986,7 @@ def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "booking", **machine()}
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
-    result["code"] = code_state()
+    result["code"] = code_state(("matchmaker", "models", "web", "seeds"))
     result["load_average_before"] = load_average()
     print(
         f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import percentile  # noqa: E402
 from matchmaker.text import TextIndex, Vocabulary, expand_query  # noqa: E402
 from seeds.schema import load_space_file, load_vocabulary, space_files  # noqa: E402
 
@@ -62,11 +63,6 @@ def documents() -> tuple[list[str], Vocabulary]:
                 )
             )
     return docs, Vocabulary(terms)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(sizes: list[int], queries: int) -> dict[str, object]:

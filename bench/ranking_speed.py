@@ -29,10 +29,8 @@ import inspect
 import io
 import json
 import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -49,6 +47,7 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import code_state, machine, percentile  # noqa: E402
 from matchmaker.datasets import Dataset, Entity, Event, time_split  # noqa: E402
 from matchmaker.ranking import (  # noqa: E402
     Ranker,
@@ -223,11 +222,6 @@ def _event(team: str, resource: str, kind: str, second: int, a: float, b: float)
 
 
 # ---------------------------------------------------------------------------------------------- timing
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def latency(ranker: Ranker, teams: list[str], **options: Any) -> dict[str, float]:
@@ -463,47 +457,10 @@ def call_tree(ranker: Ranker, teams: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- run
 
 
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "cpu": cpu,
-    }
-
-
-def code_state() -> dict[str, Any]:
-    """The commit measured, and whether the ranking code had uncommitted changes (it is being edited)."""
-
-    def git(*argv: str) -> str:
-        try:
-            done = subprocess.run(  # noqa: S603
-                ["git", "-C", str(ROOT), *argv],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-        return done.stdout.rstrip("\n")  # keep each line's leading status columns
-
-    changed = git("status", "--porcelain", "--", "matchmaker/ranking.py", "matchmaker/graph.py")
-    return {
-        "commit": git("rev-parse", "--short", "HEAD") or None,
-        "uncommitted_changes_in": [line[3:] for line in changed.splitlines()],
-    }
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "ranking_speed", **machine()}
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
-    result["code"] = code_state()
+    result["code"] = code_state(("matchmaker/ranking.py", "matchmaker/graph.py"))
     print(f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}")
     if result["code"]["uncommitted_changes_in"]:
         print(f"measuring uncommitted code in {', '.join(result['code']['uncommitted_changes_in'])}")

@@ -55,6 +55,11 @@ def create_app(
         "manage_session": True,
         "ping_interval": app.config.get("SOCKETIO_PING_INTERVAL", 25),
     }
+    limit = int(app.config.get("MAX_CONCURRENT_REQUESTS", 0))
+    if limit > 0:  # wrapped before Socket.IO wraps it, so Socket.IO requests pass outside the limit
+        from web.concurrency import ConcurrencyLimit
+
+        app.wsgi_app = ConcurrencyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
     socketio.init_app(app, **socket_options)
     presence.init_app(app)
     from web.allocations.views import bp as allocations_bp

@@ -161,25 +161,44 @@ def price_for(
     return pricing.quote(resource.price_cny, resource.price_unit, minutes, allowance, free_used), month
 
 
+@dataclass(frozen=True)
+class _Checked:
+    resource: Resource
+    team: Team
+    availability: Availability
+    rules: slots.Rules
+    occupancy: slots.Occupancy
+
+
+def _checked(
+    session: Session, principal: Principal, request: Request, now: datetime, *, lock: bool, certified: bool
+) -> _Checked:
+    """Load what a request names and check every rule that does not depend on who else holds the
+    time: who may book for the team, the space, the certificate (when ``certified``), the range."""
+    resource = bookable_resource(session, principal, request.resource_id)
+    team = team_for_booking(session, principal, request.team_id, lock=lock)
+    availability = availability_of(session, resource)
+    _check_space(team, resource, availability)
+    if certified:
+        check_certified(session, principal, resource, availability, now)
+    rules = rules_of(resource, availability)
+    occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
+    slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
+    return _Checked(resource, team, availability, rules, occ)
+
+
 def quote_booking(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> dict[str, Any]:
     """What a booking would cost and whether it can be made, without making it."""
-    now = now or utcnow()
-    resource = bookable_resource(session, principal, request.resource_id)
-    team = team_for_booking(session, principal, request.team_id, lock=False)
-    availability = availability_of(session, resource)
-    _check_space(team, resource, availability)
-    rules = rules_of(resource, availability)
-    occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
-    slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
-    quote, month = price_for(session, team, resource, request.starts_at, request.ends_at)
+    c = _checked(session, principal, request, now or utcnow(), lock=False, certified=False)
+    quote, month = price_for(session, c.team, c.resource, request.starts_at, request.ends_at)
     return {
         **quote.as_dict(),
         "month": month,
-        "available": bool(occ.free_units(request.starts_at, request.ends_at)),
-        "requires_approval": availability.requires_approval,
-        "requires_certification": availability.requires_certification,
+        "available": bool(c.occupancy.free_units(request.starts_at, request.ends_at)),
+        "requires_approval": c.availability.requires_approval,
+        "requires_certification": c.availability.requires_certification,
     }
 
 
@@ -467,14 +486,8 @@ def create_booking(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> Booking:
     now = now or utcnow()
-    resource = bookable_resource(session, principal, request.resource_id)
-    team = team_for_booking(session, principal, request.team_id, lock=True)
-    availability = availability_of(session, resource)
-    _check_space(team, resource, availability)
-    check_certified(session, principal, resource, availability, now)
-    rules = rules_of(resource, availability)
-    occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
-    slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
+    c = _checked(session, principal, request, now, lock=True, certified=True)
+    resource, team, availability, rules, occ = c.resource, c.team, c.availability, c.rules, c.occupancy
     if request.unit is not None and not 1 <= request.unit <= rules.units:
         raise InvalidInput(
             f"This resource has units 1 to {rules.units}.",
@@ -901,16 +914,9 @@ def sweep(session: Session, now: datetime | None = None, *, resource_id: int | N
 def join_waitlist(
     session: Session, principal: Principal, request: Request, now: datetime | None = None
 ) -> WaitlistEntry:
-    now = now or utcnow()
-    resource = bookable_resource(session, principal, request.resource_id)
-    team = team_for_booking(session, principal, request.team_id, lock=False)
-    availability = availability_of(session, resource)
-    _check_space(team, resource, availability)
-    check_certified(session, principal, resource, availability, now)
-    rules = rules_of(resource, availability)
-    occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
-    slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)
-    if occ.free_units(request.starts_at, request.ends_at):
+    c = _checked(session, principal, request, now or utcnow(), lock=False, certified=True)
+    resource, team = c.resource, c.team
+    if c.occupancy.free_units(request.starts_at, request.ends_at):
         raise Conflict(
             "That time is free: book it instead of waiting.",
             "该时段空闲，可直接预约，无需候补。",

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -66,3 +67,15 @@ def token_for(session: Session, user: Any) -> str:
     _token, secret = accounts.create_token(session, user, "tests")
     session.commit()
     return secret
+
+
+def post_booking(
+    base: str, token: str, team_id: int, resource_id: int, start: datetime, end: datetime
+) -> Any:
+    """Book through a running server's API, as another system would."""
+    return requests.post(
+        f"{base}/api/v1/bookings",
+        json={"team_id": team_id, "resource_id": resource_id, "starts_at": iso(start), "ends_at": iso(end)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )

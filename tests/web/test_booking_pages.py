@@ -3,7 +3,9 @@ their buttons, and the host's blackout form in the space's wall-clock time."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,6 +16,7 @@ from models import Blackout, Booking, BookingStatus
 from tests.conftest import Client, World, fresh
 from tests.web.booking_support import SHANGHAI, Api, next_week, token_for
 from web.bookings import sweeper
+from web.concurrency import ConcurrencyLimit
 
 
 @pytest.mark.parametrize(("lang", "words"), [("zh", ["日历", "空闲"]), ("en", ["Calendar", "Free"])])
@@ -142,3 +145,33 @@ def test_the_background_sweep_releases_a_booking_nobody_checked_in(
     assert sweeper.sweep_once(app) == 0
     fresh(db)
     assert db.scalars(select(Booking)).one().status is BookingStatus.NO_SHOW
+
+
+def test_requests_beyond_the_concurrency_limit_wait_their_turn() -> None:
+    inside = 0
+    most = 0
+    changed = threading.Condition()
+    release = threading.Event()
+
+    def slow_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        nonlocal inside, most
+        with changed:
+            inside += 1
+            most = max(most, inside)
+            changed.notify_all()
+        release.wait(5)
+        with changed:
+            inside -= 1
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    limited = ConcurrencyLimit(slow_app, 2)
+    threads = [threading.Thread(target=limited, args=({}, lambda *a: None)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    with changed:  # the first two are in; the other four wait at the door while they are held
+        assert changed.wait_for(lambda: inside >= 2, timeout=5)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert most == 2

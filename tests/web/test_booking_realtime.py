@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import LiveServer, World
-from tests.web.booking_support import iso, next_week
+from tests.web.booking_support import iso, next_week, post_booking
 from tests.web.live import WAIT, api_token
 from tests.web.test_realtime import Listener, connect_as
 
@@ -42,17 +42,7 @@ def test_a_client_watching_a_resource_sees_another_clients_booking_and_cancellat
     assert ack["ok"] is True
     token = api_token(live_server.url, "founder@test.example")
     start, end = next_week(1, 10), next_week(1, 12)
-    made = requests.post(
-        f"{live_server.url}/api/v1/bookings",
-        json={
-            "team_id": world.team1.id,
-            "resource_id": world.equipment1.id,
-            "starts_at": iso(start),
-            "ends_at": iso(end),
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=WAIT,
-    )
+    made = post_booking(live_server.url, token, world.team1.id, world.equipment1.id, start, end)
     assert made.status_code == 201, made.text
     event = watcher.wait_for("booking_changed")[0]
     assert event["action"] == "created"
@@ -86,17 +76,7 @@ def test_the_team_and_the_host_get_the_private_event_and_blackouts_redraw_calend
 
     token = api_token(live_server.url, "founder@test.example")
     start, end = next_week(1, 10), next_week(1, 12)
-    made = requests.post(
-        f"{live_server.url}/api/v1/bookings",
-        json={
-            "team_id": world.team1.id,
-            "resource_id": world.equipment1.id,
-            "starts_at": iso(start),
-            "ends_at": iso(end),
-        },
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=WAIT,
-    )
+    made = post_booking(live_server.url, token, world.team1.id, world.equipment1.id, start, end)
     for listener in (member, host):
         private = listener.wait_for("my_booking_changed")[0]
         assert private["booking"]["id"] == made.json()["id"]

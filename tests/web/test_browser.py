@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
-from tests.web.booking_support import SHANGHAI, iso, next_week
+from tests.web.booking_support import SHANGHAI, iso, next_week, post_booking
 from tests.web.live import WAIT, add_equipment, api_token
 
 pytestmark = pytest.mark.browser
@@ -93,15 +93,6 @@ def test_the_catalogue_shows_a_new_resource_without_a_reload(
     assert page.evaluate("window.__sameDocument") is True
 
 
-def _booking_body(world: World, team_id: int, start: Any, end: Any) -> dict[str, Any]:
-    return {
-        "team_id": team_id,
-        "resource_id": world.equipment1.id,
-        "starts_at": iso(start),
-        "ends_at": iso(end),
-    }
-
-
 def test_a_slot_turns_taken_on_an_open_calendar_when_another_team_books_it(
     page: Page, live_server: LiveServer, world: World
 ) -> None:
@@ -115,11 +106,8 @@ def test_a_slot_turns_taken_on_an_open_calendar_when_another_team_books_it(
         "data-live-joined", f"resource:{world.equipment1.id};"
     )
     other = api_token(live_server.url, "other_founder@test.example")
-    made = requests.post(
-        f"{live_server.url}/api/v1/bookings",
-        json=_booking_body(world, world.team2.id, start, start + timedelta(hours=1)),
-        headers={"Authorization": f"Bearer {other}"},
-        timeout=WAIT,
+    made = post_booking(
+        live_server.url, other, world.team2.id, world.equipment1.id, start, start + timedelta(hours=1)
     )
     assert made.status_code == 201, made.text
     expect(cell).to_have_attribute("data-state", "taken")  # no reload: the event redrew it

@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import Engine
 
 from tests.conftest import REDIS_URL, World
-from tests.web.booking_support import iso, next_week
+from tests.web.booking_support import next_week, post_booking
 from tests.web.live import WAIT, Visitor, add_equipment, api_token
 from tests.web.test_realtime import Listener
 
@@ -132,31 +132,18 @@ def test_a_booking_through_one_process_reaches_a_calendar_watched_through_the_ot
         ]
         token = api_token(first, "founder@test.example")
         start, end = next_week(1, 10), next_week(1, 12)
-        made = requests.post(
-            f"{first}/api/v1/bookings",
-            json={
-                "team_id": world.team1.id,
-                "resource_id": world.equipment1.id,
-                "starts_at": iso(start),
-                "ends_at": iso(end),
-            },
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=WAIT,
-        )
+        made = post_booking(first, token, world.team1.id, world.equipment1.id, start, end)
         assert made.status_code == 201, made.text
         event = listener.wait_for("booking_changed")[0]
         assert event["booking"]["id"] == made.json()["id"]
         # The other process refuses the same slot: both share one database and its constraint.
-        again = requests.post(
-            f"{second}/api/v1/bookings",
-            json={
-                "team_id": world.team2.id,
-                "resource_id": world.equipment1.id,
-                "starts_at": iso(start),
-                "ends_at": iso(end),
-            },
-            headers={"Authorization": f"Bearer {api_token(second, 'other_founder@test.example')}"},
-            timeout=WAIT,
+        again = post_booking(
+            second,
+            api_token(second, "other_founder@test.example"),
+            world.team2.id,
+            world.equipment1.id,
+            start,
+            end,
         )
         assert again.status_code == 409
     finally:
