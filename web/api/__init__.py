@@ -30,6 +30,7 @@ class Operation:
     query: type[BaseModel] | None
     auth: bool
     responses: dict[int, str] = field(default_factory=dict)
+    body_required: bool = True
 
 
 OPERATIONS: list[Operation] = []
@@ -83,9 +84,15 @@ def route(
     query: type[BaseModel] | None = None,
     auth: bool = True,
     responses: dict[int, str] | None = None,
+    body_required: bool = True,
 ) -> Callable[[F], F]:
+    """Register an API route. With ``body_required=False`` an empty body stands for ``body()``'s
+    defaults (for actions whose details are optional)."""
+
     def decorate(view: F) -> F:
-        OPERATIONS.append(Operation(rule, method, summary, tag, body, query, auth, responses or {}))
+        OPERATIONS.append(
+            Operation(rule, method, summary, tag, body, query, auth, responses or {}, body_required)
+        )
 
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -93,7 +100,8 @@ def route(
                 raise NotAuthenticated()
             _check_csrf_for_cookie_auth()
             if body is not None:
-                kwargs["body"] = parse_json(body)
+                empty = not request.get_data(cache=True).strip()
+                kwargs["body"] = body() if empty and not body_required else parse_json(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
             return view(*args, **kwargs)

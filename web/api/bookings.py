@@ -17,7 +17,7 @@ from matchmaker.operations import booking_rules, calendars
 from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import get_resource
 from models import IdempotencyRecord
-from web.api import parse_json, route, schemas
+from web.api import route, schemas
 from web.db import commit, get_session
 from web.realtime import broadcasts
 from web.security import current_principal, require_user
@@ -295,23 +295,16 @@ def move_booking(booking_id: int, body: schemas.MoveIn) -> Any:
     return ops.booking_out(booking)
 
 
-def _optional_body(model: type[schemas.Body]) -> Any:
-    """Actions whose body is optional: none, or a JSON object of ``model``."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return model()
-    return parse_json(model)
-
-
 @route(
     "/bookings/<int:booking_id>/cancel",
     "POST",
-    "Cancel a booking (free until the resource's deadline, a late fee after); body optional: {reason}",
+    "Cancel a booking (free until the resource's deadline, a late fee after); the reason is optional",
     tag=TAG,
+    body=schemas.ReasonIn,
+    body_required=False,
     responses={200: "Cancelled", 409: "Already cancelled, or already started"},
 )
-def cancel_booking(booking_id: int) -> Any:
-    body = _optional_body(schemas.ReasonIn)
+def cancel_booking(booking_id: int, body: schemas.ReasonIn) -> Any:
     principal, now = _principal_and_now()
     booking = ops.cancel_booking(get_session(), principal, booking_id, body.reason, now)
     commit_and_publish()

@@ -77,7 +77,7 @@ def build_document() -> dict[str, Any]:
             entry["parameters"] = params
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": _schema_ref(op.body, components)}},
             }
         entry["security"] = [{"bearer": []}, {"session": []}] if op.auth else [{}, {"bearer": []}]
