@@ -7,8 +7,8 @@
   var names = JSON.parse(namesEl.textContent);
   var zh = document.documentElement.lang.indexOf("zh") === 0;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var hostedText = document.getElementById("hosted-text");
-  var labels = hostedText ? JSON.parse(hostedText.textContent) : {};
+  var texts = document.getElementById("bookings-text");
+  var labels = texts ? JSON.parse(texts.textContent) : {};
 
   function when(b) {
     var zone = (b.resource && b.resource.timezone) || undefined;
@@ -63,7 +63,7 @@
       if (i === 4) { td.className = "actions"; }
       row.appendChild(td);
     });
-    if (b.status === "held") { row.querySelector(".actions").appendChild(actionForm(b.id, "accept", names.held)); }
+    if (b.status === "held") { row.querySelector(".actions").appendChild(actionForm(b.id, "accept", labels.accept || names.held)); }
     setStatus(row, b);
     body.insertBefore(row, body.firstChild);
   }
