@@ -22,8 +22,6 @@ DAY = timedelta(days=1)
 # No booking (changeover buffer included) is longer than this: lets range queries use a start index.
 MAX_BOOKING = timedelta(days=31)
 ALTERNATIVE_WINDOW = timedelta(days=7)
-WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 class BookingRefused(MatchmakerError):

@@ -29,7 +29,7 @@ from models import (
 from models.base import utcnow
 
 ASKED = 0.01
-ROUND_KINDS = {"mentor": "mentor hours", "pilot_line": "pilot-line weeks"}
+ROUND_KINDS = ("mentor", "pilot_line")  # mentor hours, pilot-line weeks
 
 
 @dataclass(frozen=True)

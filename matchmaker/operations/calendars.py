@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -83,7 +84,6 @@ def calendar(
     rules = rules_of(resource, availability)
     hosts = can_run_resource(principal, resource_ref(resource))
     bookings = active_bookings(session, [resource.id], start, end)
-    teams = {b.team_id for b in bookings}
     return {
         "resource": {
             "id": resource.id,
@@ -103,7 +103,6 @@ def calendar(
         "blackouts": [blackout_out(b) for b in blackouts_between(session, [resource.id], start, end)],
         "bookings": [_calendar_entry(b, hosts or b.team_id in principal.teams) for b in bookings],
         "can_manage": hosts,
-        "teams_visible": sorted(teams) if hosts else sorted(teams & set(principal.teams)),
     }
 
 
@@ -120,7 +119,7 @@ def space_week(session: Session, principal: Principal, space_id: int, week: date
     space = session.get(Space, space_id)
     if space is None:
         raise NotFound("space", "空间", space_id)
-    zone = slots.Rules(timezone=space.timezone).zone
+    zone = ZoneInfo(space.timezone)
     monday = slots.week_start(week)
     start = datetime.combine(monday, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=zone).astimezone(UTC)
