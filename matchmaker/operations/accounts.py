@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CompoundSelect, String, bindparam, literal, select, type_coerce, union_all, update
+from sqlalchemy.orm import Session, joinedload
 
 from matchmaker import passwords
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
-from models import ApiToken, Membership, Organization, Role, Space, TeamMember, User
+from models import ApiToken, Membership, Organization, Role, Space, Team, TeamMember, User
 from models.audit import AuditEntry
 from models.base import utcnow
 
@@ -93,19 +95,41 @@ def end_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
+# Every request that carries a login runs these two, so they are built once, with bound parameters.
+_ROLE_TEXT = String(32)
+_ROLES_AND_TEAMS: CompoundSelect[Any] = union_all(
+    select(
+        literal("space"),
+        Membership.space_id,
+        type_coerce(Membership.role, _ROLE_TEXT),
+        Membership.organization_id,
+    ).where(Membership.user_id == bindparam("user_id")),
+    select(literal("team"), Team.space_id, type_coerce(TeamMember.role, _ROLE_TEXT), TeamMember.team_id)
+    .join(Team, Team.id == TeamMember.team_id)
+    .where(TeamMember.user_id == bindparam("user_id")),
+)
+_TOKEN_BY_DIGEST = (
+    select(ApiToken)
+    .where(ApiToken.digest == bindparam("digest"))
+    .options(joinedload(ApiToken.user, innerjoin=True))  # its user comes with it
+)
+
+
 def principal_for(session: Session, user: User | None) -> Principal:
+    """The user's roles, host organisations and teams, read in one statement."""
     if user is None:
         return ANONYMOUS
+    rows: Sequence[Any] = session.execute(_ROLES_AND_TEAMS, {"user_id": user.id}).all()
     roles = set()
     orgs = set()
-    for m in session.scalars(select(Membership).where(Membership.user_id == user.id)):
-        roles.add((m.space_id, m.role.value))
-        if m.role is Role.HOST_STAFF and m.organization_id is not None:
-            orgs.add((m.space_id, m.organization_id))
-    teams = {
-        tm.team_id: (tm.team.space_id, tm.role.value)
-        for tm in session.scalars(select(TeamMember).where(TeamMember.user_id == user.id))
-    }
+    teams = {}
+    for kind, space_id, role, other_id in rows:
+        if kind == "team":
+            teams[other_id] = (space_id, role)
+            continue
+        roles.add((space_id, role))
+        if role == Role.HOST_STAFF.value and other_id is not None:
+            orgs.add((space_id, other_id))
     return Principal(
         user_id=user.id,
         is_admin=user.is_admin,
@@ -193,7 +217,7 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
 
 def token_for_secret(session: Session, secret: str) -> ApiToken:
     """The active token of an active user that this secret belongs to."""
-    token = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(secret)))
+    token = session.scalar(_TOKEN_BY_DIGEST, {"digest": _digest(secret)})
     if token is None or not token.is_active or not token.user.is_active:
         raise NotAuthenticated()
     return token

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import CompoundSelect, String, bindparam, literal, null, select, type_coerce, union_all
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matchmaker import events, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
-from matchmaker.operations.catalogue import get_resource
+from matchmaker.operations.catalogue import get_resource, visible_resource
 from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.permissions import (
     Principal,
@@ -67,8 +67,10 @@ class NotCertified(MatchmakerError):
 def availability_of(session: Session, resource: Resource) -> Availability:
     """The resource's booking rules; a resource nobody configured gets the defaults (weekdays 9–18)."""
     found = session.get(Availability, resource.id)
-    if found is not None:
-        return found
+    return found if found is not None else default_availability(resource)
+
+
+def default_availability(resource: Resource) -> Availability:
     return Availability(
         resource_id=resource.id,
         weekly_hours=list(DEFAULT_HOURS),
@@ -182,6 +184,27 @@ def bookable_resource(session: Session, principal: Principal, resource_id: int) 
     return resource
 
 
+# The statements every booking request runs are built once, with bound parameters.
+_BOOKABLE_WITH_RULES = (
+    select(Resource, Availability)
+    .outerjoin(Availability, Availability.resource_id == Resource.id)
+    .where(Resource.id == bindparam("resource_id"))
+    .options(joinedload(Resource.space, innerjoin=True))
+)
+
+
+def bookable_with_rules(
+    session: Session, principal: Principal, resource_id: int
+) -> tuple[Resource, Availability]:
+    """A bookable resource with its space and its booking rules, read in one statement."""
+    row = session.execute(_BOOKABLE_WITH_RULES, {"resource_id": resource_id}).first()
+    resource = visible_resource(principal, row[0] if row else None, resource_id)
+    if not resource.accepts_bookings:
+        raise not_bookable(resource)
+    availability = row[1] if row and row[1] is not None else default_availability(resource)
+    return resource, availability
+
+
 def active_bookings(
     session: Session, resource_ids: Sequence[int], start: datetime, end: datetime
 ) -> list[Booking]:
@@ -217,23 +240,39 @@ def blackouts_between(
     )
 
 
-def _closure(b: Blackout) -> slots.Closure:
-    return slots.Closure(b.starts_at, b.ends_at, b.unit, b.reason)
-
-
-def busy_between(session: Session, resource_id: int, start: datetime, end: datetime) -> list[slots.Busy]:
-    """Active bookings of a resource whose busy range meets [start, end), as plain records (no ORM
-    objects: this runs on every booking request)."""
-    rows = session.execute(
-        select(Booking.starts_at, Booking.ends_at, Booking.blocked_until, Booking.unit, Booking.id).where(
-            Booking.resource_id == resource_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at >= start - slots.MAX_BOOKING,
-            Booking.starts_at < end,
-            Booking.blocked_until > start,
-        )
-    )
-    return [slots.Busy(*row) for row in rows]
+# Who holds a resource around a time: its active bookings whose busy range meets [start, end) (a booking
+# starts at most MAX_BOOKING before the end of its range), and its blackouts there, as plain rows.
+_HOLDERS: CompoundSelect[Any] = union_all(
+    select(
+        literal("busy"),
+        Booking.starts_at,
+        Booking.ends_at,
+        Booking.blocked_until,
+        Booking.unit,
+        Booking.id,
+        type_coerce(null(), String),
+    ).where(
+        Booking.resource_id == bindparam("resource_id"),
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.starts_at >= bindparam("earliest"),
+        Booking.starts_at < bindparam("end"),
+        Booking.blocked_until > bindparam("start"),
+    ),
+    select(
+        literal("closed"),
+        Blackout.starts_at,
+        Blackout.ends_at,
+        Blackout.ends_at,
+        Blackout.unit,
+        Blackout.id,
+        Blackout.reason,
+    ).where(
+        Blackout.resource_id == bindparam("resource_id"),
+        Blackout.removed_at.is_(None),
+        Blackout.starts_at < bindparam("end"),
+        Blackout.ends_at > bindparam("start"),
+    ),
+)
 
 
 def occupancy(
@@ -249,11 +288,19 @@ def occupancy(
     ``wide``, the week around it too, where alternatives are looked for."""
     margin = slots.ALTERNATIVE_WINDOW if wide else timedelta(0)
     lo, hi = start - margin, end + margin + rules.buffer
-    return slots.Occupancy(
-        rules,
-        busy_between(session, resource.id, lo, hi),
-        [_closure(b) for b in blackouts_between(session, [resource.id], lo, hi)],
+    busy: list[slots.Busy] = []
+    closures: list[slots.Closure] = []
+    found = session.execute(
+        _HOLDERS,
+        {"resource_id": resource.id, "earliest": lo - slots.MAX_BOOKING, "start": lo, "end": hi},
     )
+    for kind, starts_at, ends_at, blocked_until, unit, row_id, reason in found:
+        if kind == "busy":
+            busy.append(slots.Busy(starts_at, ends_at, blocked_until, unit, row_id))
+        else:
+            closures.append(slots.Closure(starts_at, ends_at, unit, reason))
+    closures.sort(key=lambda c: c.start)
+    return slots.Occupancy(rules, busy, closures)
 
 
 def check_certified(

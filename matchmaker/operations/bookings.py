@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,7 +27,7 @@ from matchmaker.operations.booking_rules import (
     active_bookings,
     availability_of,
     blackout_out,
-    bookable_resource,
+    bookable_with_rules,
     check_certified,
     not_bookable,
     occupancy,
@@ -59,7 +60,6 @@ from models import (
     Resource,
     Team,
     TeamMember,
-    User,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -92,11 +92,54 @@ class Request:
     note: str = ""
 
 
+# The statements every booking request runs are built once, with bound parameters.
+_TEAM = select(Team).where(Team.id == bindparam("team_id"))
+# One team's bookings are serialised, so two at once cannot both pass its monthly cap. FOR NO KEY UPDATE:
+# rows that merely refer to the team (a waitlist offer's booking, a ledger line) need not wait for it.
+_LOCKED_TEAM = _TEAM.with_for_update(key_share=True)
+_USED_THIS_MONTH = (
+    select(
+        func.coalesce(func.sum(Charge.free_minutes), 0).label("free"),
+        func.coalesce(func.sum(Charge.minutes), 0).label("booked"),
+    )
+    .where(
+        Charge.team_id == bindparam("team_id"),
+        Charge.month == bindparam("month"),
+        Charge.resource_kind == bindparam("kind"),
+    )
+    .subquery()
+)
+_ALLOWANCE_AND_USAGE = (
+    select(
+        _USED_THIS_MONTH.c.free,
+        _USED_THIS_MONTH.c.booked,
+        Allowance.free_hours_per_month,
+        Allowance.discount_percent,
+        Allowance.max_hours_per_month,
+    )
+    .select_from(_USED_THIS_MONTH)
+    .outerjoin(
+        Allowance,
+        and_(
+            Allowance.space_id == bindparam("space_id"),
+            Allowance.resource_kind == bindparam("kind"),
+            Allowance.stage == bindparam("stage"),
+        ),
+    )
+)
+_INSERT_BOOKING = {
+    # The exclusion constraint's refusal becomes "no row returned" instead of an aborted transaction.
+    "postgresql": pg_insert(Booking).on_conflict_do_nothing().returning(Booking),
+    "sqlite": insert(Booking).returning(Booking),
+}
+_INSERT_CHARGE = insert(cast(Table, Charge.__table__))
+_MEMBER_IDS = (
+    select(TeamMember.user_id).where(TeamMember.team_id == bindparam("team_id")).order_by(TeamMember.user_id)
+)
+
+
 def team_for_booking(session: Session, principal: Principal, team_id: int, *, lock: bool) -> Team:
-    query = select(Team).where(Team.id == team_id)
-    if lock:  # one team's bookings are serialised, so two at once cannot both pass its monthly cap
-        query = query.with_for_update()
-    team = session.scalar(query)
+    team = session.scalar(_LOCKED_TEAM if lock else _TEAM, {"team_id": team_id})
     if team is None or not can_book_for(principal, team_ref(team)):
         raise NotFound("team", "团队", team_id)
     if team.admission_status is not AdmissionStatus.ADMITTED or team.stage.value not in ACTIVE_TEAM_STAGES:
@@ -113,31 +156,28 @@ def _check_space(team: Team, resource: Resource, availability: Availability) -> 
         raise Forbidden("book resources of another space", "预约其他空间的资源")
 
 
-def _allowance(session: Session, team: Team, resource: Resource) -> pricing.Allowance:
-    row = session.scalar(
-        select(Allowance).where(
-            Allowance.space_id == team.space_id,
-            Allowance.resource_kind == resource.kind.value,
-            Allowance.stage == team.stage.value,
-        )
-    )
-    if row is None:
-        return pricing.Allowance()
-    return pricing.Allowance(
-        row.free_hours_per_month * 60,
-        row.discount_percent,
-        None if row.max_hours_per_month is None else row.max_hours_per_month * 60,
-    )
-
-
-def _month_usage(session: Session, team: Team, kind: str, month: str) -> tuple[int, int]:
-    """(free minutes used, minutes booked) by the team this local month for this resource kind."""
-    free, booked = session.execute(
-        select(
-            func.coalesce(func.sum(Charge.free_minutes), 0), func.coalesce(func.sum(Charge.minutes), 0)
-        ).where(Charge.team_id == team.id, Charge.month == month, Charge.resource_kind == kind)
+def _allowance_and_usage(
+    session: Session, team: Team, kind: str, month: str
+) -> tuple[pricing.Allowance, int, int]:
+    """What the space grants the team for this kind of resource, with the free minutes it has used and
+    the minutes it has booked this local month: one statement."""
+    row = session.execute(
+        _ALLOWANCE_AND_USAGE,
+        {
+            "team_id": team.id,
+            "month": month,
+            "kind": kind,
+            "space_id": team.space_id,
+            "stage": team.stage.value,
+        },
     ).one()
-    return int(free), int(booked)
+    free_used, booked, free_hours, discount, max_hours = row
+    allowance = (
+        pricing.Allowance()
+        if free_hours is None
+        else pricing.Allowance(free_hours * 60, discount, None if max_hours is None else max_hours * 60)
+    )
+    return allowance, int(free_used), int(booked)
 
 
 def price_for(
@@ -146,8 +186,7 @@ def price_for(
     """Price [start, end) for the team, counting this month's free minutes and refusing what would break
     its monthly cap."""
     month = slots.local_month(start, resource.space.timezone)
-    allowance = _allowance(session, team, resource)
-    free_used, booked = _month_usage(session, team, resource.kind.value, month)
+    allowance, free_used, booked = _allowance_and_usage(session, team, resource.kind.value, month)
     minutes = int((end - start) / slots.MINUTE)
     cap = allowance.max_minutes_per_month
     if cap is not None and booked + minutes > cap:
@@ -175,9 +214,8 @@ def _checked(
 ) -> _Checked:
     """Load what a request names and check every rule that does not depend on who else holds the
     time: who may book for the team, the space, the certificate (when ``certified``), the range."""
-    resource = bookable_resource(session, principal, request.resource_id)
+    resource, availability = bookable_with_rules(session, principal, request.resource_id)
     team = team_for_booking(session, principal, request.team_id, lock=lock)
-    availability = availability_of(session, resource)
     _check_space(team, resource, availability)
     if certified:
         check_certified(session, principal, resource, availability, now)
@@ -213,18 +251,20 @@ def _charge(
     free: int,
     note: str = "",
 ) -> None:
-    session.add(
-        Charge(
-            team_id=booking.team_id,
-            booking_id=booking.id,
-            kind=kind,
-            amount_cny=amount,
-            minutes=minutes,
-            free_minutes=free,
-            month=month,
-            resource_kind=booking.resource.kind.value,
-            note=note,
-        )
+    """Write one ledger line now, with a plain INSERT (nothing reads the line back as an object)."""
+    session.execute(
+        _INSERT_CHARGE,
+        {
+            "team_id": booking.team_id,
+            "booking_id": booking.id,
+            "kind": kind,
+            "amount_cny": amount,
+            "minutes": minutes,
+            "free_minutes": free,
+            "month": month,
+            "resource_kind": booking.resource.kind.value,
+            "note": note,
+        },
     )
 
 
@@ -235,9 +275,12 @@ def _month_of(booking: Booking) -> str:
 def _bill(
     session: Session, booking: Booking, team: Team, priced: tuple[pricing.Quote, str] | None = None
 ) -> None:
-    """Price the booking now (unless ``priced`` already did, in this transaction) and write its usage line."""
-    quote, month = priced or price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
-    booking.amount_cny, booking.free_minutes = quote.amount_cny, quote.free_minutes
+    """Write the booking's usage line, at the price ``priced`` already set on it in this transaction, or
+    priced now."""
+    if priced is None:
+        priced = price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
+        booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes
+    quote, month = priced
     _charge(
         session,
         booking,
@@ -273,28 +316,48 @@ def _refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: s
 def _is_overlap_refusal(exc: DBAPIError) -> bool:
     """The database refused an overlapping booking, or a concurrent one made it give up (deadlock or
     serialisation failure): all mean "somebody else got the slot"."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if code in ("23P01", "40P01", "40001"):
-        return True
-    return "bookings_no_overlap" in str(exc.orig)
+    return _sqlstate(exc) in ("23P01", "40P01", "40001") or "bookings_no_overlap" in str(exc.orig)
 
 
-def _insert(session: Session, booking: Booking, candidates: Sequence[int]) -> bool:
-    """Insert on the first unit the database accepts; False when every candidate was taken meanwhile."""
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+
+
+class _GaveWay(Exception):
+    """PostgreSQL ended the transaction (deadlock or serialisation failure) while inserting a booking."""
+
+
+def _insert(
+    session: Session, values: dict[str, Any], candidates: Sequence[int], *, guarded: bool = False
+) -> Booking | None:
+    """Insert the booking on the first unit the database accepts, with one INSERT ... RETURNING, and hand
+    it back; None when every candidate was taken meanwhile.
+
+    PostgreSQL's ON CONFLICT DO NOTHING turns the exclusion constraint's refusal into "no row", and
+    SQLite's trigger aborts only its own statement, so the transaction carries on to the next unit
+    without a savepoint. What PostgreSQL may still do is end the whole transaction (a deadlock or
+    serialisation failure with a concurrent booking): that raises ``_GaveWay``, unless ``guarded``,
+    where each attempt runs in a savepoint so the rest of the unit of work survives it."""
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
+    statement = _INSERT_BOOKING[dialect]
     for unit in candidates:
-        booking.unit = unit
+        row = {**values, "unit": unit}
         try:
-            with session.begin_nested():
-                session.add(booking)
-                session.flush()
+            if guarded:
+                with session.begin_nested():
+                    booking = session.scalars(statement, row).first()
+            else:
+                booking = session.scalars(statement, row).first()
         except (IntegrityError, DBAPIError) as exc:
             if not _is_overlap_refusal(exc):
                 raise
-            if booking in session:
-                session.expunge(booking)
+            if postgres and not guarded:
+                raise _GaveWay() from exc
             continue
-        return True
-    return False
+        if booking is not None:
+            return booking
+    return None
 
 
 def _slot_taken(
@@ -429,11 +492,7 @@ def booking_out(booking: Booking) -> dict[str, Any]:
 
 
 def _member_ids(session: Session, team_id: int) -> tuple[int, ...]:
-    return tuple(
-        session.scalars(
-            select(TeamMember.user_id).where(TeamMember.team_id == team_id).order_by(TeamMember.user_id)
-        )
-    )
+    return tuple(session.scalars(_MEMBER_IDS, {"team_id": team_id}))
 
 
 def _record(session: Session, booking: Booking, action: str) -> None:
@@ -453,7 +512,7 @@ def _record(session: Session, booking: Booking, action: str) -> None:
     )
 
 
-def _new_booking(
+def _booking_values(
     principal: Principal,
     team: Team,
     resource: Resource,
@@ -462,24 +521,24 @@ def _new_booking(
     end: datetime,
     now: datetime,
     note: str,
-) -> Booking:
-    booking = Booking(
-        resource=resource,
-        resource_id=resource.id,
-        team=team,
-        team_id=team.id,
-        booked_by_id=principal.user_id,
-        starts_at=start,
-        ends_at=end,
-        blocked_until=end + timedelta(minutes=availability.buffer_minutes),
-        note=note,
-    )
+) -> dict[str, Any]:
+    """The columns of a new booking: confirmed, or pending (held until the host answers) where the
+    resource asks for approval and the booker does not run it."""
+    values: dict[str, Any] = {
+        "resource_id": resource.id,
+        "team_id": team.id,
+        "booked_by_id": principal.user_id,
+        "starts_at": start,
+        "ends_at": end,
+        "blocked_until": end + timedelta(minutes=availability.buffer_minutes),
+        "note": note,
+        "status": BookingStatus.CONFIRMED,
+        "hold_expires_at": None,
+    }
     if availability.requires_approval and not can_run_resource(principal, resource_ref(resource)):
-        booking.status = BookingStatus.PENDING
-        booking.hold_expires_at = min(now + timedelta(hours=availability.approval_hold_hours), start)
-    else:
-        booking.status = BookingStatus.CONFIRMED
-    return booking
+        values["status"] = BookingStatus.PENDING
+        values["hold_expires_at"] = min(now + timedelta(hours=availability.approval_hold_hours), start)
+    return values
 
 
 def create_booking(
@@ -503,18 +562,20 @@ def create_booking(
     if not free and sweep(session, now, resource_id=resource.id):
         # What looked taken may be a hold or a no-show that has just lapsed: look again.
         free = free_units(occupancy(session, resource, rules, request.starts_at, request.ends_at))
-    booking = _new_booking(
+    values = _booking_values(
         principal, team, resource, availability, request.starts_at, request.ends_at, now, request.note
     )
-    booker = session.get(User, principal.user_id) if principal.user_id else None  # loaded by the login
-    if booker is not None:
-        booking.booked_by = booker
     priced = price_for(session, team, resource, request.starts_at, request.ends_at)  # refuses over the cap
-    booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes  # one INSERT
-    if not free or not _insert(session, booking, free):
+    values["amount_cny"], values["free_minutes"] = priced[0].amount_cny, priced[0].free_minutes
+    booking = None
+    if free:
+        try:
+            booking = _insert(session, values, free)
+        except _GaveWay:
+            session.rollback()  # a concurrent booking won; the answer below reads the calendar afresh
+    if booking is None:
         raise _slot_taken(session, principal, team, resource, rules, request.starts_at, request.ends_at, now)
     _bill(session, booking, team, priced)
-    session.flush()
     _record(session, booking, "created")
     return booking
 
@@ -537,9 +598,8 @@ def create_series(
     """Book every occurrence, or none: on a clash the answer lists each clashing date. With
     ``skip_conflicts`` the clashing dates are left out (and listed) and the rest are booked."""
     now = now or utcnow()
-    resource = bookable_resource(session, principal, request.resource_id)
+    resource, availability = bookable_with_rules(session, principal, request.resource_id)
     team = team_for_booking(session, principal, request.team_id, lock=True)
-    availability = availability_of(session, resource)
     _check_space(team, resource, availability)
     check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
@@ -593,9 +653,9 @@ def create_series(
     session.flush()
     made: list[Booking] = []
     for start, end, units in plan:
-        booking = _new_booking(principal, team, resource, availability, start, end, now, request.note)
-        booking.series_id = series.id
-        if _insert(session, booking, units):
+        values = _booking_values(principal, team, resource, availability, start, end, now, request.note)
+        booking = _insert(session, {**values, "series_id": series.id}, units, guarded=True)
+        if booking is not None:
             made.append(booking)
         else:
             clashes.append(
@@ -998,19 +1058,18 @@ def offer_freed_time(
         team = session.get(Team, entry.team_id)
         if team is None:  # pragma: no cover  (entries reference teams by foreign key)
             continue
-        booking = Booking(
-            resource=resource,
-            resource_id=resource.id,
-            team=team,
-            team_id=team.id,
-            booked_by_id=entry.user_id,
-            starts_at=entry.starts_at,
-            ends_at=entry.ends_at,
-            blocked_until=entry.ends_at + rules.buffer,
-            status=BookingStatus.HELD,
-            hold_expires_at=min(now + timedelta(minutes=OFFER_MINUTES), entry.starts_at),
-        )
-        if not _insert(session, booking, units):
+        values = {
+            "resource_id": resource.id,
+            "team_id": team.id,
+            "booked_by_id": entry.user_id,
+            "starts_at": entry.starts_at,
+            "ends_at": entry.ends_at,
+            "blocked_until": entry.ends_at + rules.buffer,
+            "status": BookingStatus.HELD,
+            "hold_expires_at": min(now + timedelta(minutes=OFFER_MINUTES), entry.starts_at),
+        }
+        booking = _insert(session, values, units, guarded=True)
+        if booking is None:
             continue
         entry.status = WaitlistStatus.OFFERED
         entry.offer_booking_id = booking.id

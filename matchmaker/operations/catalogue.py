@@ -103,7 +103,11 @@ def detail(resource: Resource) -> dict[str, Any]:
 
 
 def get_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
-    resource = session.get(Resource, resource_id)
+    return visible_resource(principal, session.get(Resource, resource_id), resource_id)
+
+
+def visible_resource(principal: Principal, resource: Resource | None, resource_id: int) -> Resource:
+    """The resource, when it exists and the principal may see it; otherwise "not found"."""
     if resource is None or not can_view_resource(principal, ref(resource)):
         raise NotFound("resource", "资源", resource_id)
     return resource
