@@ -2,14 +2,14 @@
 
 Everything goes through real server processes (``matchmaker serve``, Werkzeug threaded, as deployed)
 over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis message queue, in one process and
-in two processes sharing the database and the queue). Prints figures and writes
+in ``--processes`` more sharing the database and the queue). Prints figures and writes
 bench/results/booking.json.
 
     python bench/booking.py [--backend sqlite|postgresql|both] [--quick] [--clients 1,8,32]
                             [--seconds 8] [--stride-minutes 360] [--listeners 200] [--event-bookings 20]
                             [--listener-processes 4] [--week-resources 300] [--days 365]
                             [--week-requests 10] [--skip-throughput] [--skip-events] [--skip-week]
-                            [--no-two-processes] [--keep] [--postgres-url URL] [--redis-url URL]
+                            [--processes 1,2] [--keep] [--postgres-url URL] [--redis-url URL]
 
 1. Throughput: each client thread has its own team, token and resource (a team's bookings are
    serialised by a row lock) and books distinct free 30-minute slots from tomorrow on, one every
@@ -888,6 +888,10 @@ def print_week(label: str, row: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------- run
 
 
+def process_key(count: int) -> str:
+    return f"{count}_process{'es' if count > 1 else ''}"
+
+
 def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     print(f"\n== {backend} ==", flush=True)
     url = database_url(backend, folder, args.postgres_url)
@@ -918,11 +922,10 @@ def measure_backend(backend: str, url: str, args: argparse.Namespace, folder: Pa
         print(f"  {history['rows']} bookings inserted in {history['insert_s']} s", flush=True)
         out["history"] = history
     redis_url = args.redis_url if backend == "postgresql" else None
-    configs = [(1, "one process")]
-    if backend == "postgresql" and not args.no_two_processes:
-        configs.append((2, "two processes"))
-    for count, label in configs:
-        key = "one_process" if count == 1 else "two_processes"
+    # Several processes share the database through the Redis queue, which SQLite runs without.
+    counts = [int(c) for c in args.processes.split(",")] if backend == "postgresql" else [1]
+    for count in counts:
+        key, label = process_key(count), f"{count} process{'es' if count > 1 else ''}"
         part: dict[str, Any] = {}
         with servers(url, folder, count, redis_url, f"{backend}-{count}") as running:
             bases = [s.base for s in running]
@@ -945,7 +948,7 @@ def measure_backend(backend: str, url: str, args: argparse.Namespace, folder: Pa
                     row["presence_left_after_disconnect"] = presence_left(redis_url, world, clear=True)
                 print_events(f"events, {count}p", row)
                 part["events"] = row
-            if not args.skip_week and count == 1:
+            if not args.skip_week and count == counts[0]:
                 row = week_view(bases[0], world, args.week_requests)
                 print_week("week view", row)
                 out["week_view"] = row
@@ -962,15 +965,14 @@ def measure_backend(backend: str, url: str, args: argparse.Namespace, folder: Pa
 def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
     verdicts: dict[str, Any] = {}
     pg = result["backends"].get("postgresql", {})
-    for key in ("one_process", "two_processes"):
-        rows = pg.get(key, {}).get("throughput", [])
-        top = next((r for r in rows if r["clients"] == 32), None)
+    for key in [k for k in pg if k.endswith(("_process", "_processes"))]:
+        top = next((r for r in pg[key].get("throughput", []) if r["clients"] == 32), None)
         if top is not None:
             verdicts[f"postgresql_{key}_300_bookings_per_s_at_32_clients_no_5xx"] = (
                 top["bookings_per_s"] >= TARGET_BOOKINGS_PER_S and top["status_5xx"] == 0
             )
     for backend, found in result["backends"].items():
-        for key in ("one_process", "two_processes"):
+        for key in [k for k in found if k.endswith(("_process", "_processes"))]:
             events = found.get(key, {}).get("events")
             if events and events["send_to_receive"]["p95_ms"] is not None:
                 verdicts[f"{backend}_{key}_event_p95_under_100ms"] = (
@@ -1047,7 +1049,11 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-events", action="store_true")
     parser.add_argument("--skip-week", action="store_true")
-    parser.add_argument("--no-two-processes", action="store_true")
+    parser.add_argument(
+        "--processes",
+        default="1,2",
+        help="app processes sharing PostgreSQL and the Redis queue, per configuration (SQLite: 1)",
+    )
     parser.add_argument("--keep", action="store_true", help=f"keep the PostgreSQL schema {SCHEMA}")
     parser.add_argument("--postgres-url", default=PG_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)

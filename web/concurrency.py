@@ -1,7 +1,8 @@
-"""Admits a bounded number of HTTP requests into the application at once. Threads beyond a few per
-core only contend for the interpreter lock (measured: CPU per booking doubled from 1 to 32 concurrent
-clients), so the rest wait their turn at the door instead. Socket.IO traffic is served before this
-point and is never held back."""
+"""Admits a bounded number of HTTP requests into the application at once. Threads beyond a couple per
+process only contend for the interpreter lock and hold more database connections busy (measured with
+two processes on two cores: 4 admitted per process cost 30-40% more CPU per booking than 2, in the app
+and in PostgreSQL), so the rest wait their turn at the door instead. Socket.IO traffic is served
+before this point and is never held back."""
 
 from __future__ import annotations
 

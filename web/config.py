@@ -49,7 +49,7 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": env.get("MATCHMAKER_SECURE_COOKIES", "") == "1",
         # Requests the application works on at once per process (0: no limit); the rest queue.
-        "MAX_CONCURRENT_REQUESTS": int(env.get("MATCHMAKER_MAX_CONCURRENT_REQUESTS", "4")),
+        "MAX_CONCURRENT_REQUESTS": int(env.get("MATCHMAKER_MAX_CONCURRENT_REQUESTS", "2")),
         # How often a serving process releases lapsed holds and no-shows (0: never; run `matchmaker sweep`).
         "SWEEP_SECONDS": int(env.get("MATCHMAKER_SWEEP_SECONDS", "30")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
