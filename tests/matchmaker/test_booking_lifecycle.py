@@ -189,3 +189,57 @@ def test_each_change_records_one_event_for_after_the_commit(db: Session, world: 
     assert set(changed.member_user_ids) == {world.id("founder"), world.id("member")}
     ops.cancel_booking(db, who(db, world, "founder"), booking.id, "", BEFORE)
     assert [e.action for e in events.take(db) if isinstance(e, events.BookingChanged)] == ["cancelled"]
+
+
+def _count(db: Session, **where: object) -> int:
+    return len(db.scalars(select(Booking).filter_by(**where)).all())
+
+
+def test_when_the_database_itself_refuses_the_loser_gets_slot_taken_and_nothing_is_written(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent winner the check did not see yet: the database's refusal (PostgreSQL's exclusion
+    constraint through ON CONFLICT DO NOTHING, SQLite's trigger) becomes the same clean answer."""
+    winner = book(db, world, "founder", world.team1.id)
+    real = booking_rules.occupancy
+    calls: list[int] = []
+
+    def blind(*args: object, **kw: object) -> object:
+        """The loser's check reads an empty calendar; its answer afterwards reads the real one."""
+        found = real(*args, **kw)  # type: ignore[arg-type]
+        calls.append(1)
+        return type(found)(found.rules, [], found.closures) if len(calls) == 1 else found
+
+    monkeypatch.setattr(ops, "occupancy", blind)
+    with pytest.raises(ops.SlotTaken) as refused:
+        book(db, world, "other_founder", world.team2.id)
+    db.rollback()
+    assert refused.value.details["conflicts"][0]["booking_id"] == winner.id
+    assert _count(db, resource_id=world.equipment1.id) == 1
+    assert _count(db, team_id=world.team2.id) == 0
+
+
+def test_a_transaction_postgresql_ends_mid_insert_is_answered_slot_taken_after_a_rollback(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock or serialisation failure with a concurrent booking aborts the whole transaction on
+    PostgreSQL; the request rolls back and answers from a fresh read, writing nothing."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL ends the transaction")
+    from psycopg import errors
+    from sqlalchemy.exc import OperationalError
+
+    real = db.scalars
+
+    def deadlocked(statement: object, *args: object, **kw: object) -> object:
+        table = getattr(statement, "table", None) if getattr(statement, "is_insert", False) else None
+        if getattr(table, "name", None) == "bookings":
+            raise OperationalError("INSERT INTO bookings", {}, errors.DeadlockDetected("deadlock detected"))
+        return real(statement, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "scalars", deadlocked)
+    with pytest.raises(ops.SlotTaken):
+        book(db, world, "founder", world.team1.id)
+    monkeypatch.undo()
+    db.rollback()
+    assert _count(db, resource_id=world.equipment1.id) == 0
