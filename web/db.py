@@ -15,14 +15,17 @@ def get_session() -> Session:
         factory = cast(sessionmaker[Session], current_app.extensions["matchmaker.session_factory"])
         session = factory()
         if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
-            bind = session.get_bind()
-            if bind.dialect.name == "sqlite":
-                # A request that may write takes SQLite's write lock up front (BEGIN IMMEDIATE): a
-                # deferred transaction that read first could not upgrade after another writer
-                # committed, and would fail instead of waiting its turn.
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            take_write_lock(session)
         g.db_session = session
     return cast(Session, g.db_session)
+
+
+def take_write_lock(session: Session) -> None:
+    """On SQLite, begin a unit of work that may write by taking the write lock (BEGIN IMMEDIATE): a
+    deferred transaction that read first could not upgrade after another writer committed, and would
+    fail with "database is locked" instead of waiting its turn. Elsewhere, nothing to do."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def commit() -> list[events.Event]:

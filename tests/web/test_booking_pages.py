@@ -147,6 +147,26 @@ def test_the_background_sweep_releases_a_booking_nobody_checked_in(
     assert db.scalars(select(Booking)).one().status is BookingStatus.NO_SHOW
 
 
+def test_on_sqlite_the_background_sweep_waits_for_a_writer_instead_of_failing(
+    app: Flask, world: World, db: Session
+) -> None:
+    """The sweep reads, then writes what lapsed: on SQLite it must take the write lock first, or a
+    writer committing in between makes it fail with "database is locked"."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # a writer holds the lock
+    world.team1.name_en = "Renamed meanwhile"
+    db.flush()
+    outcome: list[object] = []
+    sweeping = threading.Thread(target=lambda: outcome.append(sweeper.sweep_once(app)))
+    sweeping.start()
+    sweeping.join(timeout=0.5)
+    assert sweeping.is_alive(), "the sweep went ahead while another writer held the lock"
+    db.commit()
+    sweeping.join(timeout=30)
+    assert outcome == [0]
+
+
 def test_requests_beyond_the_concurrency_limit_wait_their_turn() -> None:
     inside = 0
     most = 0

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import events
 from matchmaker.operations import bookings as ops
+from web.db import take_write_lock
 from web.extensions import socketio
 from web.realtime import broadcasts
 
@@ -21,6 +22,7 @@ def sweep_once(app: Flask) -> int:
     """One pass in its own unit of work; returns how many bookings it released."""
     factory = cast(sessionmaker[Session], app.extensions["matchmaker.session_factory"])
     with app.app_context(), factory() as session:
+        take_write_lock(session)  # it reads, then writes what lapsed
         released = ops.sweep(session)
         session.commit()
         broadcasts.publish(events.take(session))
