@@ -85,7 +85,9 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def _worker_schema_url(url: str) -> str:
     """A fresh schema per test process, so parallel workers share the one database without meeting."""
-    schema = f"test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # A prefix of one's own keeps several checkouts' runs apart on one shared database.
+    prefix = os.environ.get("MATCHMAKER_TEST_SCHEMA_PREFIX", "test")
+    schema = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     eng = make_engine(url)
     with eng.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
