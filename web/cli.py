@@ -112,6 +112,49 @@ def sweep() -> None:
     click.echo(f"Released {count} lapsed bookings.")
 
 
+def _backup_report(report: Any) -> None:
+    for check in report.checks:
+        _say(check)
+    _say(f"{sum(report.rows.values())} rows in {len(report.rows)} tables")
+
+
+@main.command(help="Back up the database to FILE (SQLite: online backup API; PostgreSQL: pg_dump -Fc).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def backup(out: Path) -> None:
+    from models.backup import BackupError
+    from models.backup import backup as make_backup
+
+    url = _database_url()
+    click.echo(f"Backing up {_redact(url)} to {out}")
+    try:
+        report = make_backup(url, out)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    _backup_report(report)
+    click.echo(f"Backup written and checked: {out}")
+
+
+@main.command(
+    help="Replace the database with the backup in FILE, checked before and after. Stop serving first."
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(file: Path, yes: bool) -> None:
+    from models.backup import BackupError
+    from models.backup import restore as restore_backup
+
+    url = _database_url()
+    if not yes:
+        click.confirm(f"Replace everything in {_redact(url)} with {file}?", abort=True)
+    click.echo(f"Restoring {file} into {_redact(url)}")
+    try:
+        report = restore_backup(url, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    _backup_report(report)
+    click.echo("Restored and checked.")
+
+
 @main.group(help="Database schema.")
 def db() -> None:
     pass
