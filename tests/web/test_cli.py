@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,61 @@ def test_evaluate_names_what_is_wrong_with_a_data_folder(runner: CliRunner, tmp_
     assert result.exit_code == 1
     assert "teams.csv" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_refuses_the_debugger_on_the_production_server(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["serve", "--debug"])
+    assert result.exit_code == 2
+    assert "--debug needs --dev" in result.output
+
+
+def test_the_production_server_runs_one_threaded_worker() -> None:
+    from web.server import options
+
+    chosen = options("127.0.0.1", 5123)
+    assert chosen["bind"] == "127.0.0.1:5123"
+    assert chosen["workers"] == 1
+    assert chosen["worker_class"] == "gthread"
+    assert chosen["threads"] > 1
+
+
+def _users(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return sorted(row[0] for row in conn.execute("SELECT email FROM users"))
+
+
+def test_backup_and_restore_round_trip_on_sqlite(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    person = ["user", "create", "--name", "P", "--password", "long enough password", "--email"]
+    assert runner.invoke(main, [*person, "kept@example.com"]).exit_code == 0
+    dump = tmp_path / "backups" / "platform.sqlite3"
+    made = runner.invoke(main, ["backup", "--out", str(dump)])
+    assert made.exit_code == 0, made.output
+    assert "PRAGMA integrity_check ok" in made.output
+    assert runner.invoke(main, [*person, "later@example.com"]).exit_code == 0
+    database = tmp_path / "matchmaker.sqlite3"
+    assert _users(database) == ["kept@example.com", "later@example.com"]
+
+    restored = runner.invoke(main, ["restore", str(dump), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert "row counts match the backup" in restored.output
+    assert _users(database) == ["kept@example.com"]
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not a database at all " * 100)
+    result = runner.invoke(main, ["restore", str(bogus), "--yes"])
+    assert result.exit_code == 1
+    assert "not a SQLite backup" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_restore_asks_before_replacing_the_database(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    dump = tmp_path / "b.sqlite3"
+    assert runner.invoke(main, ["backup", "--out", str(dump)]).exit_code == 0
+    declined = runner.invoke(main, ["restore", str(dump)], input="n\n")
+    assert declined.exit_code == 1
+    assert "Aborted" in declined.output

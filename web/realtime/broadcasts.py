@@ -7,6 +7,7 @@ from typing import Any
 
 from matchmaker import events
 from web.extensions import socketio
+from web.observability import count_booking_made, count_event_published
 from web.realtime import rooms
 from web.realtime.presence import presence
 
@@ -77,9 +78,16 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
 }
 
 
+def count_published(event: events.Event) -> None:
+    count_event_published(event.name)
+    if isinstance(event, events.BookingChanged) and event.action == "created":
+        count_booking_made()
+
+
 def publish(committed: Iterable[events.Event]) -> None:
     """Emit each committed event to its rooms (an event type missing from ``ROUTES`` is a bug)."""
     for event in committed:
+        count_published(event)
         for name, payload, room_names in ROUTES[type(event)](event):
             if room_names:
                 to_rooms(name, payload, room_names)
