@@ -21,6 +21,7 @@ from models.bookings import (
     WaitlistStatus,
 )
 from models.interactions import Interaction, InteractionKind
+from models.jobs import JobRun, JobRunStatus
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
 from models.spaces import EntityNature, Organization, OrganizationKind, Space
@@ -50,6 +51,8 @@ __all__ = [
     "IdempotencyRecord",
     "Interaction",
     "InteractionKind",
+    "JobRun",
+    "JobRunStatus",
     "Membership",
     "Organization",
     "OrganizationKind",
