@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from flask import Flask
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from matchmaker.jobs import RetryPolicy
+from matchmaker.jobs import RetryPolicy, scheduled_key, tick_of
 from models import Booking, BookingStatus, JobRun, JobRunStatus
 from tests.conftest import REDIS_URL, World, fresh
 from web import jobs
@@ -112,6 +113,18 @@ def test_retry_delays_grow_and_are_bounded() -> None:
     assert RetryPolicy(retries=0).delays() == []
     with pytest.raises(ValueError, match="negative"):
         RetryPolicy(retries=-1)
+
+
+def test_schedulers_agree_on_the_tick_whatever_their_phase() -> None:
+    start = datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC)
+    assert tick_of(start, 30) == tick_of(start + timedelta(seconds=29.9), 30)
+    assert tick_of(start + timedelta(seconds=30), 30) == tick_of(start, 30) + 1
+    shanghai = start.astimezone(timezone(timedelta(hours=8)))
+    assert scheduled_key("sweep_bookings", tick_of(shanghai, 30)) == scheduled_key(
+        "sweep_bookings", tick_of(start, 30)
+    )
+    with pytest.raises(ValueError, match="naive"):
+        tick_of(datetime(2026, 12, 1), 30)
 
 
 # In-process: no services -----------------------------------------------------------------------
@@ -367,6 +380,36 @@ class Workers:
         self.logs.append(log)
         return process
 
+    def serve(self) -> str:
+        """A web process on the same queue; its address once it answers."""
+        import requests
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        log = self.tmp_path / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
+                env=self.env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        self.logs.append(log)
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.get(f"{url}/api/v1/spaces", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return process.poll() is not None
+
+        until(answers, "the web process to answer")
+        assert process.poll() is None, self.output()
+        return url
+
     def command(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "web.cli", *args], env=self.env, capture_output=True, timeout=120
@@ -521,3 +564,31 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_no_show_released_by_the_worker_reaches_a_browser_of_the_web_process(
+    workers: Callable[..., Workers], world: World, db: Session, tmp_path: Path
+) -> None:
+    from tests.web.live import api_token
+    from tests.web.test_realtime import Listener
+
+    booking = no_show_booking(db, world, datetime.now(UTC) - timedelta(hours=1))
+    group = workers(MATCHMAKER_SWEEP_SECONDS="1", SOCKETIO_MESSAGE_QUEUE=str(REDIS_URL))
+    url = group.serve()
+    listener = Listener()
+    listener.record("booking_changed")
+    listener.client.connect(
+        url, auth={"token": api_token(url, "founder@test.example")}, transports=["polling"]
+    )
+    try:
+        joined = listener.client.call("join", {"room": "resource", "id": world.equipment1.id}, timeout=WAIT)
+        assert joined["ok"]
+        fresh(db)
+        assert db.get(Booking, booking.id).status is BookingStatus.CONFIRMED  # the web process swept nothing
+        group.start()
+        event = listener.wait_for("booking_changed")[0]
+        assert event["booking"]["id"] == booking.id and event["booking"]["status"] == "no_show"
+    finally:
+        listener.client.disconnect()
