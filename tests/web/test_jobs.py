@@ -320,6 +320,27 @@ def test_two_schedulers_enqueue_one_run_per_tick(app: Flask, queue_name: str) ->
 
 @pytest.mark.redis
 @needs_redis
+def test_queued_jobs_carry_their_bounded_backoff(app: Flask, queue_name: str) -> None:
+    from rq.job import Job
+
+    from web.jobs.queue import QueueJobs
+
+    layer = QueueJobs(app, settings_of(queue_app(app, queue_name)))
+    try:
+        key = layer.enqueue(TRAIN_RANKER, data="/srv/interactions")
+        job = Job.fetch(layer.job_id(key), connection=layer.connection)
+        assert job.retries_left == 2 and job.retry_intervals == [60, 240]
+        assert job.args == (TRAIN_RANKER, key, {"data": "/srv/interactions"})
+        assert layer.enqueue_tick(SWEEP_BOOKINGS, 30)
+        sweep = layer.queue.jobs[-1]
+        assert sweep.retries_left == 2 and sweep.retry_intervals == [5, 15]
+    finally:
+        layer.queue.empty()
+        layer.stop()
+
+
+@pytest.mark.redis
+@needs_redis
 def test_two_runs_of_an_exclusive_job_never_overlap(app: Flask, queue_name: str) -> None:
     from web.jobs.queue import QueueJobs
 

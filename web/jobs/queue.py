@@ -45,7 +45,9 @@ class QueueJobs:
     def job_id(self, key: str) -> str:
         return f"{self.settings.queue}-{key}"
 
-    def _enqueue(self, name: str, key: str, kwargs: dict[str, Any], *, unique: bool = False) -> Job:
+    def _enqueue(
+        self, name: str, key: str, kwargs: dict[str, Any], *, unique: bool = False, keep: int = 86400
+    ) -> Job:
         spec = spec_of(name)
         delays = [round(d) for d in self.settings.retry_policy(spec).delays()]  # 0: retry at once
         return self.queue.enqueue(
@@ -57,7 +59,7 @@ class QueueJobs:
             description=f"{name} {key}",
             retry=Retry(max=len(delays), interval=delays) if delays else None,
             job_timeout=spec.timeout,
-            result_ttl=86400,
+            result_ttl=keep,
             unique=unique,
         )
 
@@ -75,7 +77,8 @@ class QueueJobs:
         """Enqueue the current tick's run of ``name``; False when another scheduler already did."""
         key = scheduled_key(name, tick_of(self.clock.now(), every))
         try:
-            self._enqueue(name, key, {}, unique=True)
+            # The finished job's id must outlive its tick, so that late schedulers find it taken.
+            self._enqueue(name, key, {}, unique=True, keep=int(max(600, 4 * every)))
         except DuplicateJobError:
             return False
         return True
