@@ -265,6 +265,25 @@ def test_train_queue_needs_the_task_queue(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert "--queue needs the task queue" in result.output
 
 
+def test_the_worker_needs_the_task_queue(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("MATCHMAKER_JOBS", "inprocess")
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code != 0
+    assert "the worker needs the task queue" in result.output
+
+
+def test_an_unknown_job_backend_is_named(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("MATCHMAKER_JOBS_REDIS_URL", "MATCHMAKER_REDIS_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    app.config["JOBS_BACKEND"] = "celery"
+    with pytest.raises(ValueError, match="MATCHMAKER_JOBS must be one of inprocess, rq"):
+        settings_of(app)
+    app.config.update(JOBS_BACKEND="rq", JOBS_REDIS_URL=None)
+    with pytest.raises(ValueError, match="needs MATCHMAKER_JOBS_REDIS_URL"):
+        settings_of(app)
+
+
 # On the task queue ------------------------------------------------------------------------------
 
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="Redis not configured (set MATCHMAKER_TEST_REDIS_URL)")
