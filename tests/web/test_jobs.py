@@ -282,6 +282,9 @@ def test_an_unknown_job_backend_is_named(app: Flask, monkeypatch: pytest.MonkeyP
     app.config.update(JOBS_BACKEND="rq", JOBS_REDIS_URL=None)
     with pytest.raises(ValueError, match="needs MATCHMAKER_JOBS_REDIS_URL"):
         settings_of(app)
+    app.config.update(JOBS_BACKEND="inprocess", JOB_HEARTBEAT_SECONDS=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        settings_of(app)
 
 
 # On the task queue ------------------------------------------------------------------------------

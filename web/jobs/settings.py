@@ -46,10 +46,15 @@ def settings_of(app: Flask) -> JobSettings:
     if backend == "rq" and not redis_url:
         raise ValueError("MATCHMAKER_JOBS=rq needs MATCHMAKER_JOBS_REDIS_URL or MATCHMAKER_REDIS_URL")
     retry = _setting(app, "JOB_RETRY_SECONDS", "MATCHMAKER_JOB_RETRY_SECONDS")
+    heartbeat = int(_setting(app, "JOB_HEARTBEAT_SECONDS", "MATCHMAKER_JOB_HEARTBEAT_SECONDS", 10))
+    if heartbeat < 1:
+        raise ValueError("MATCHMAKER_JOB_HEARTBEAT_SECONDS must be at least 1")
+    if retry is not None and float(retry) < 0:
+        raise ValueError("MATCHMAKER_JOB_RETRY_SECONDS must not be negative")
     return JobSettings(
         backend=backend,
         redis_url=redis_url,
         queue=str(_setting(app, "JOBS_QUEUE", "MATCHMAKER_JOBS_QUEUE", "matchmaker")),
-        heartbeat=int(_setting(app, "JOB_HEARTBEAT_SECONDS", "MATCHMAKER_JOB_HEARTBEAT_SECONDS", 10)),
+        heartbeat=heartbeat,
         retry_seconds=float(retry) if retry is not None else None,
     )
