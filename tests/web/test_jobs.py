@@ -585,10 +585,13 @@ def test_a_job_of_a_killed_worker_completes_once_after_a_restart(
             ).scalar_one(),
             "the training to wait for the table",
         )
-        horse = int(str(run.worker).rsplit(":", 1)[1])
+        horse = int(str(run.worker).rsplit(":", 1)[1])  # the forked process running the job
         group.kill(first)
-        os.kill(horse, signal.SIGKILL)  # the work horse runs in a process group of its own
-        until(lambda: not _alive(horse), "the work horse to die")
+        try:  # it has a process group of its own, but ends with its worker
+            until(lambda: not _alive(horse), "the work horse to end with its worker")
+        finally:
+            if _alive(horse):
+                os.kill(horse, signal.SIGKILL)
         blocker.rollback()
     group.start()
     group.wait_ready(1)

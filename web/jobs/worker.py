@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import threading
 from typing import Any, cast
 
 from flask import Flask
-from rq import Worker
+from rq import Queue, Worker
 from rq.job import Job
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +35,23 @@ class HeartbeatWorker(Worker):
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return 3 * int(self.job_monitoring_interval)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """The forked horse ends with its worker: once the worker is gone its job is retried elsewhere, and
+        the two attempts must not run side by side."""
+        _die_with_parent(self.pid)
+        super().main_work_horse(job, queue)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    if sys.platform != "linux":  # elsewhere a horse may outlive a killed worker; the run still completes once
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent:  # the worker died before prctl took effect
+        os._exit(1)
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> None:
