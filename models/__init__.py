@@ -22,6 +22,7 @@ from models.bookings import (
 )
 from models.interactions import Interaction, InteractionKind
 from models.jobs import JobRun, JobRunStatus
+from models.notifications import Notification, NotificationPreference
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
 from models.spaces import EntityNature, Organization, OrganizationKind, Space
@@ -54,6 +55,8 @@ __all__ = [
     "JobRun",
     "JobRunStatus",
     "Membership",
+    "Notification",
+    "NotificationPreference",
     "Organization",
     "OrganizationKind",
     "Resource",

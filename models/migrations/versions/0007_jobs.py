@@ -1,7 +1,7 @@
 """job runs
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-29 12:04:34.092800
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
