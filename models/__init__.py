@@ -21,6 +21,7 @@ from models.bookings import (
     WaitlistStatus,
 )
 from models.interactions import Interaction, InteractionKind
+from models.jobs import JobRun, JobRunStatus
 from models.notifications import Notification, NotificationPreference
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
@@ -51,6 +52,8 @@ __all__ = [
     "IdempotencyRecord",
     "Interaction",
     "InteractionKind",
+    "JobRun",
+    "JobRunStatus",
     "Membership",
     "Notification",
     "NotificationPreference",

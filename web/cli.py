@@ -215,7 +215,16 @@ data_option = click.option(
 
 @main.command(help="Fit the re-ranking model on all interactions so far; saved under instance/models.")
 @data_option
-def train(data: str | None) -> None:
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Hand the training to `matchmaker worker` instead of fitting here.",
+)
+def train(data: str | None, queued: bool) -> None:
+    if queued:
+        _enqueue_training(data)
+        return
     from matchmaker.ranking import save_model
     from matchmaker.ranking import train as fit
 
@@ -228,6 +237,38 @@ def train(data: str | None) -> None:
         ranker, config_module.instance_path() / "models", trained_on=data or _redact(_database_url())
     )
     click.echo(f"Saved {path}")
+
+
+def _enqueue_training(data: str | None) -> None:
+    from web import create_app, jobs
+    from web.jobs.definitions import TRAIN_RANKER
+
+    app = create_app()
+    layer = jobs.layer(app)
+    if layer.settings.backend != "rq":
+        raise click.ClickException(
+            "--queue needs the task queue (set MATCHMAKER_REDIS_URL or MATCHMAKER_JOBS_REDIS_URL); "
+            "without it, train here (leave out --queue)"
+        )
+    kwargs = {"data": str(Path(data).resolve())} if data else {}
+    key = layer.enqueue(TRAIN_RANKER, **kwargs)
+    layer.stop()
+    click.echo(f"Queued {key}; `matchmaker worker` will train.")
+
+
+@main.command(help="Run background jobs from the task queue: scheduled sweeps, training, reports.")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (schedules are not run).")
+def worker(burst: bool) -> None:
+    import logging
+
+    from web import create_app
+    from web.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        run_worker(create_app(), burst=burst)
+    except (RuntimeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command(help="Compare the trained ranking with baselines on a time-based hold-out.")

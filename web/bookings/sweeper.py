@@ -3,19 +3,17 @@ slots go back to others (and to waiting teams) even when no one books that resou
 
 from __future__ import annotations
 
-import logging
-from typing import Any, cast
+from typing import cast
 
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import events
 from matchmaker.operations import bookings as ops
+from web import jobs
 from web.db import take_write_lock
-from web.extensions import socketio
+from web.jobs.definitions import SWEEP_BOOKINGS
 from web.realtime import broadcasts
-
-log = logging.getLogger("matchmaker.sweeper")
 
 
 def sweep_once(app: Flask) -> int:
@@ -30,21 +28,9 @@ def sweep_once(app: Flask) -> int:
 
 
 def start(app: Flask) -> None:
-    """Sweep every ``SWEEP_SECONDS`` in the background of a serving process (0 turns it off). Several
-    processes may sweep at once: on PostgreSQL each skips the rows another has locked."""
+    """Sweep every ``SWEEP_SECONDS`` through the job layer (0 turns it off): in a thread of this process
+    by default; with the task queue, ``matchmaker worker`` runs it and a web process sweeps nothing."""
     interval = int(app.config.get("SWEEP_SECONDS", 30))
     if interval <= 0:
         return
-
-    def loop() -> None:
-        while True:
-            socketio.sleep(interval)
-            try:
-                count = sweep_once(app)
-            except Exception:  # a failed pass must not end the loop; the next one retries
-                log.exception("booking sweep failed")
-                continue
-            if count:
-                log.info("released %d lapsed bookings", count)
-
-    cast(Any, socketio).start_background_task(loop)
+    jobs.layer(app).schedule(SWEEP_BOOKINGS, every=interval)

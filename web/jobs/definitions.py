@@ -1,0 +1,59 @@
+"""The platform's jobs. Each frames its own transactions and completes its run in the last one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from matchmaker.jobs import RetryPolicy
+from matchmaker.operations import bookings as booking_ops
+from web.jobs.runner import JobContext, JobSpec, register
+
+SWEEP_BOOKINGS = "sweep_bookings"
+TRAIN_RANKER = "train_ranker"
+
+
+def sweep_bookings(job: JobContext) -> dict[str, Any]:
+    """Release lapsed holds and approvals, and no-shows; the releases and the run's completion commit
+    together, and the booking events reach Socket.IO clients after that commit."""
+    with job.unit_of_work(write=True) as session:
+        released = booking_ops.sweep(session, job.now())
+        result = {"released": len(released)}
+        job.complete(session, result)
+    return result
+
+
+def train_ranker(job: JobContext, data: str | None = None) -> dict[str, Any]:
+    """Fit the re-ranking model on the platform's history (or a data folder) and save it under the
+    instance folder. Reading and fitting hold no transaction; the run completes once the model is saved."""
+    from matchmaker.datasets import load_dataset
+    from matchmaker.operations.matching import dataset_from_db
+    from matchmaker.ranking import save_model, train
+
+    if data:
+        dataset = load_dataset(Path(data))
+    else:
+        with job.unit_of_work() as session:
+            dataset = dataset_from_db(session)
+    ranker = train(dataset)
+    result: dict[str, Any] = {"events": len(dataset.events), "model": None}
+    if ranker.model is not None:
+        folder = Path(job.app.config["INSTANCE_PATH"]) / "models"
+        result["model"] = save_model(ranker, folder, trained_on=data or "database").name
+    with job.unit_of_work(write=True) as session:
+        job.complete(session, result)
+    return result
+
+
+register(
+    JobSpec(
+        SWEEP_BOOKINGS,
+        sweep_bookings,
+        retry=RetryPolicy(retries=2, first_delay=5, factor=3),
+        timeout=300,
+        exclusive=True,
+        keep_completed=timedelta(days=1),
+    )
+)
+register(JobSpec(TRAIN_RANKER, train_ranker, retry=RetryPolicy(retries=2, first_delay=60), timeout=3600))
