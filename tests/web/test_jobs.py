@@ -447,7 +447,7 @@ class Workers:
         def answers() -> bool:
             try:
                 return requests.get(f"{url}/api/v1/spaces", timeout=2).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer in time
                 return process.poll() is not None
 
         until(answers, "the web process to answer", STARTUP)
