@@ -87,8 +87,7 @@ def init_app(app: Flask) -> None:
         me = current_db_user()
         unread = latest = 0
         if me is not None:
-            unread = notification_ops.unread_count(get_session(), me.id)
-            latest = notification_ops.latest_id(get_session(), me.id)
+            unread, latest = notification_ops.badge(get_session(), me.id)
         return {
             "nav_spaces": space_ops.list_spaces(get_session()),
             "principal": current_principal(),

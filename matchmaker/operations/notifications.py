@@ -13,8 +13,8 @@ import binascii
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case, func, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import events
@@ -196,13 +196,13 @@ def unread_count(session: Session, user_id: int) -> int:
     return unread_counts(session, {user_id})[user_id]
 
 
-def latest_id(session: Session, user_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.max(Notification.id), 0)).where(Notification.user_id == user_id)
-        )
-        or 0
-    )
+def badge(session: Session, user_id: int) -> tuple[int, int]:
+    """What every page shows: the unread count, and the newest id (where a reconnect catches up from),
+    in one query."""
+    unread = func.count(case((Notification.read_at.is_(None), 1)))
+    newest = func.coalesce(func.max(Notification.id), 0)
+    found = session.execute(select(unread, newest).where(Notification.user_id == user_id)).one()
+    return int(found[0]), int(found[1])
 
 
 # Changing -----------------------------------------------------------------------------------------
