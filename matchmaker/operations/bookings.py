@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import events, lifecycles, pricing, slots
-from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from matchmaker.operations.booking_rules import (
     BOOKABLE,
     active_bookings,
@@ -80,6 +80,13 @@ class SlotTaken(Conflict):
 
 class QuotaExceeded(Conflict):
     code = "quota_exceeded"
+
+
+class LedgerDisagrees(Conflict):
+    """The booking's ledger lines do not add up to what its status says: refused, so the caller's
+    transaction rolls back and nothing is written."""
+
+    code = "ledger_conflict"
 
 
 @dataclass(frozen=True)
@@ -292,8 +299,8 @@ def _bill(
     )
 
 
-def _refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: str = "") -> None:
-    """Give back what the booking was charged (its minutes too), less a late fee if any."""
+def _net_charged(session: Session, booking: Booking) -> tuple[Decimal, int, int]:
+    """The booking's usage less its refunds: amount, minutes and free minutes."""
     charged = session.execute(
         select(
             func.coalesce(func.sum(Charge.amount_cny), 0),
@@ -301,7 +308,12 @@ def _refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: s
             func.coalesce(func.sum(Charge.free_minutes), 0),
         ).where(Charge.booking_id == booking.id, Charge.kind.in_((ChargeKind.USAGE, ChargeKind.REFUND)))
     ).one()
-    amount, minutes, free = Decimal(charged[0]), int(charged[1]), int(charged[2])
+    return Decimal(charged[0]), int(charged[1]), int(charged[2])
+
+
+def _refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: str = "") -> None:
+    """Give back what the booking was charged (its minutes too), less a late fee if any."""
+    amount, minutes, free = _net_charged(session, booking)
     if minutes == 0 and amount == 0:
         return
     month = _month_of(booking)
@@ -311,6 +323,58 @@ def _refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: s
     fee = pricing.late_cancel_fee(booking.amount_cny if amount else Decimal(0), fee_percent)
     if fee_percent and fee > 0:
         _charge(session, booking, ChargeKind.LATE_CANCEL_FEE, month, amount=fee, minutes=0, free=0, note=note)
+
+
+def _check_ledger(session: Session, booking: Booking) -> None:
+    """Money follows state: before the change is committed, the booking's ledger must hold exactly one
+    charge while it is billed and none once it is released. A change that would leave them disagreeing
+    (one lost to a concurrent change, say) is refused, and the caller's transaction rolls back."""
+    amount, minutes, free = _net_charged(session, booking)
+    if not lifecycles.booking_ledger_agrees(
+        booking.status.value,
+        net_amount=amount,
+        net_minutes=minutes,
+        net_free=free,
+        amount=booking.amount_cny,
+        free=booking.free_minutes,
+    ):
+        raise LedgerDisagrees(
+            "This booking changed while we were working on it; nothing was done. Look at it again.",
+            "该预约在处理过程中被他人变更，本次未作任何修改。请刷新后重试。",
+            details={
+                "booking_id": booking.id,
+                "status": booking.status.value,
+                "charged_cny": str(amount),
+                "charged_minutes": minutes,
+            },
+        )
+
+
+def _guarded_update(session: Session, booking: Booking, **values: Any) -> bool:
+    """Write ``values`` to the booking only if it is still in the status it was read in, with one
+    ``UPDATE ... WHERE id = :id AND status = :seen RETURNING``; whether it was."""
+    won = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == booking.status)
+        .values(**values)
+        .returning(Booking.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return won is not None
+
+
+def _lost(session: Session, booking: Booking, seen: BookingStatus, target: str) -> InvalidTransition:
+    current = session.scalar(select(Booking.status).where(Booking.id == booking.id)) or seen
+    return lifecycles.booking_changed_meanwhile(seen.value, current.value, target)
+
+
+def _change(session: Session, booking: Booking, target: BookingStatus, **values: Any) -> None:
+    """Move the booking from the status it was read in to ``target`` (a move the lifecycle table
+    allows), conditionally: of two conflicting changes exactly one wins, the other is refused."""
+    seen = booking.status
+    lifecycles.check_booking_move(seen.value, target.value)
+    if not _guarded_update(session, booking, status=target, **values):
+        raise _lost(session, booking, seen, target.value)
 
 
 def _is_overlap_refusal(exc: DBAPIError) -> bool:
@@ -571,8 +635,11 @@ def create_booking(
     if free:
         try:
             booking = _insert(session, values, free)
-        except _GaveWay:
-            session.rollback()  # a concurrent booking won; the answer below reads the calendar afresh
+        except _GaveWay as exc:
+            # PostgreSQL ended the transaction: nothing more can be read in it, so the answer cannot
+            # list alternatives. The caller rolls back (the web layer's dispatcher does, then answers
+            # 409 slot_taken with "retry"); the calendar read afresh then shows what is free.
+            raise _taken_meanwhile() from exc
     if booking is None:
         raise _slot_taken(session, principal, team, resource, rules, request.starts_at, request.ends_at, now)
     _bill(session, booking, team, priced)
@@ -678,6 +745,14 @@ def create_series(
     return series, made
 
 
+def _taken_meanwhile() -> SlotTaken:
+    return SlotTaken(
+        "Someone booked this time at the same moment; nothing was booked. Look at the calendar again.",
+        "该时段刚刚被他人同时预约，本次未预约。请刷新日历后重新选择。",
+        details={"conflicts": [], "retry": True},
+    )
+
+
 def _series_clash(clashes: list[dict[str, Any]], total: int) -> SlotTaken:
     return SlotTaken(
         f"{len(clashes)} of {total} dates cannot be booked; nothing was booked. "
@@ -687,9 +762,15 @@ def _series_clash(clashes: list[dict[str, Any]], total: int) -> SlotTaken:
     )
 
 
-def get_booking(session: Session, principal: Principal, booking_id: int) -> Booking:
-    """A booking the principal may handle. Others learn only that it is not theirs."""
-    booking = session.get(Booking, booking_id)
+def get_booking(session: Session, principal: Principal, booking_id: int, *, lock: bool = False) -> Booking:
+    """A booking the principal may handle. Others learn only that it is not theirs. With ``lock`` it is
+    read afresh and its row locked until the transaction ends (on PostgreSQL; SQLite writers already
+    hold the database's write lock), so a change decides on the state it will change."""
+    booking = (
+        session.get(Booking, booking_id, with_for_update={"key_share": True}, populate_existing=True)
+        if lock
+        else session.get(Booking, booking_id)
+    )
     if booking is None:
         raise NotFound("booking", "预约", booking_id)
     if not can_handle_booking(principal, team_ref(booking.team), resource_ref(booking.resource)):
@@ -707,20 +788,20 @@ def _release(
     *,
     reason: str = "",
     fee_percent: int = 0,
+    **values: Any,
 ) -> None:
     """Move an active booking to a final status, refund it, and offer the freed time to waiting teams."""
-    lifecycles.check_booking_move(booking.status.value, status.value)
     was_held = booking.status is BookingStatus.HELD
-    booking.status = status
     if status is BookingStatus.CANCELLED:
-        booking.cancelled_at = now
-        booking.cancel_reason = reason or None
+        values.update(cancelled_at=now, cancel_reason=reason or None)
+    _change(session, booking, status, **values)
     _refund(session, booking, fee_percent=fee_percent, note=reason[:200])
     if was_held:
         for entry in session.scalars(
             select(WaitlistEntry).where(WaitlistEntry.offer_booking_id == booking.id)
         ):
             entry.status = WaitlistStatus.LAPSED
+    _check_ledger(session, booking)
     session.flush()
     _record(session, booking, status.value)
     offer_freed_time(session, booking.resource, booking.starts_at, booking.blocked_until, now)
@@ -731,7 +812,8 @@ def cancel_booking(
 ) -> Booking:
     """Free until the resource's deadline; after it a late fee. A host cancelling pays no fee."""
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
+    booking = get_booking(session, principal, booking_id, lock=True)
+    lifecycles.check_booking_move(booking.status.value, lifecycles.CANCELLED)
     availability = availability_of(session, booking.resource)
     late = booking.starts_at - now < timedelta(hours=availability.free_cancel_hours)
     by_host = can_run_resource(principal, resource_ref(booking.resource)) and not can_book_for(
@@ -767,9 +849,8 @@ def move_booking(
     """Move one booking (say, one occurrence of a series) to another time; the rest stay as they are.
     If the new time is taken the booking stays where it was."""
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
-    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.PENDING):
-        lifecycles.check_booking_move(booking.status.value, lifecycles.CONFIRMED)
+    booking = get_booking(session, principal, booking_id, lock=True)
+    lifecycles.check_booking_reschedule(booking.status.value)
     if booking.starts_at <= now:
         raise Conflict(
             "A booking that has started cannot be moved.",
@@ -788,24 +869,32 @@ def move_booking(
     occ = slots.Occupancy(rules, [b for b in occ.busy if b.booking_id != booking.id], occ.closures)
     slots.check_request(rules, starts_at, ends_at, now, closures=occ.closures)
     free = occ.free_units(starts_at, ends_at)
-    old = (booking.starts_at, booking.blocked_until, booking.unit)
+    old = (booking.starts_at, booking.blocked_until)
+    seen = booking.status
+    moved = False
     if free:
-        booking.starts_at, booking.ends_at = starts_at, ends_at
-        booking.blocked_until = ends_at + rules.buffer
-        if booking.unit not in free:
-            booking.unit = free[0]
+        new = {
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "blocked_until": ends_at + rules.buffer,
+            "unit": booking.unit if booking.unit in free else free[0],
+        }
         try:
+            # Only the UPDATE runs in the savepoint: when the database refuses it (a concurrent booking
+            # took the time meanwhile), the rest of the unit of work goes on and the booking stays put.
             with session.begin_nested():
-                session.flush()
+                moved = _guarded_update(session, booking, **new)
         except (IntegrityError, DBAPIError) as exc:
             if not _is_overlap_refusal(exc):
                 raise
-            session.refresh(booking)
-            free = []
-    if not free:
+        else:
+            if not moved:
+                raise _lost(session, booking, seen, "moved")
+    if not moved:
         raise _slot_taken(session, principal, team, resource, rules, starts_at, ends_at, now)
     _refund(session, booking, note="moved")
     _bill(session, booking, booking.team)
+    _check_ledger(session, booking)
     session.flush()
     _record(session, booking, "moved")
     offer_freed_time(session, resource, old[0], old[1], now)
@@ -821,19 +910,22 @@ def decide_booking(
     now: datetime | None = None,
 ) -> Booking:
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
+    booking = get_booking(session, principal, booking_id, lock=True)
     if not can_run_resource(principal, resource_ref(booking.resource)):
         raise Forbidden("approve bookings of this resource", "审批该资源的预约")
     if approve:
-        lifecycles.check_booking_move(booking.status.value, lifecycles.CONFIRMED)
-        booking.status = BookingStatus.CONFIRMED
-        booking.hold_expires_at = None
-        booking.decided_by_id = principal.user_id
+        _change(
+            session,
+            booking,
+            BookingStatus.CONFIRMED,
+            hold_expires_at=None,
+            decided_by_id=principal.user_id,
+        )
+        _check_ledger(session, booking)
         session.flush()
         _record(session, booking, "approved")
     else:
-        booking.decided_by_id = principal.user_id
-        _release(session, booking, BookingStatus.REJECTED, now, reason=note)
+        _release(session, booking, BookingStatus.REJECTED, now, reason=note, decided_by_id=principal.user_id)
     return booking
 
 
@@ -842,7 +934,7 @@ def accept_offer(
 ) -> Booking:
     """A waiting team takes the slot it was offered (subject to approval where the resource needs it)."""
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
+    booking = get_booking(session, principal, booking_id, lock=True)
     if booking.status is not BookingStatus.HELD:
         lifecycles.check_booking_move(booking.status.value, lifecycles.PENDING)
     if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
@@ -852,18 +944,16 @@ def accept_offer(
     availability = availability_of(session, resource)
     check_certified(session, principal, resource, availability, now)
     team = team_for_booking(session, principal, booking.team_id, lock=True)
+    booked_by = principal.user_id or booking.booked_by_id
     if availability.requires_approval and not can_run_resource(principal, resource_ref(resource)):
-        booking.status = BookingStatus.PENDING
-        booking.hold_expires_at = min(
-            now + timedelta(hours=availability.approval_hold_hours), booking.starts_at
-        )
+        hold = min(now + timedelta(hours=availability.approval_hold_hours), booking.starts_at)
+        _change(session, booking, BookingStatus.PENDING, hold_expires_at=hold, booked_by_id=booked_by)
     else:
-        booking.status = BookingStatus.CONFIRMED
-        booking.hold_expires_at = None
-    booking.booked_by_id = principal.user_id or booking.booked_by_id
+        _change(session, booking, BookingStatus.CONFIRMED, hold_expires_at=None, booked_by_id=booked_by)
     _bill(session, booking, team)
     for entry in session.scalars(select(WaitlistEntry).where(WaitlistEntry.offer_booking_id == booking.id)):
         entry.status = WaitlistStatus.ACCEPTED
+    _check_ledger(session, booking)
     session.flush()
     _record(session, booking, "accepted")
     return booking
@@ -871,7 +961,7 @@ def accept_offer(
 
 def check_in(session: Session, principal: Principal, booking_id: int, now: datetime | None = None) -> Booking:
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
+    booking = get_booking(session, principal, booking_id, lock=True)
     lifecycles.check_booking_move(booking.status.value, lifecycles.CHECKED_IN)
     grace = timedelta(minutes=availability_of(session, booking.resource).checkin_grace_minutes)
     if not booking.starts_at - CHECKIN_EARLY <= now <= booking.starts_at + grace:
@@ -880,8 +970,7 @@ def check_in(session: Session, principal: Principal, booking_id: int, now: datet
             "签到时间为开始前 15 分钟至宽限期结束。",
             details={"starts_at": booking.starts_at.isoformat(), "grace_minutes": int(grace / slots.MINUTE)},
         )
-    booking.status = BookingStatus.CHECKED_IN
-    booking.checked_in_at = now
+    _change(session, booking, BookingStatus.CHECKED_IN, checked_in_at=now)
     cert = session.scalar(
         select(Certification).where(
             Certification.user_id == principal.user_id, Certification.resource_id == booking.resource_id
@@ -899,20 +988,27 @@ def check_out(
 ) -> Booking:
     """Records actual use, which the matchmaker learns from; leaving early frees the rest of the slot."""
     now = now or utcnow()
-    booking = get_booking(session, principal, booking_id)
+    booking = get_booking(session, principal, booking_id, lock=True)
     lifecycles.check_booking_move(booking.status.value, lifecycles.COMPLETED)
-    booking.status = BookingStatus.COMPLETED
-    booking.checked_out_at = now
     used_until = min(max(now, booking.starts_at), booking.ends_at)
     freed = booking.blocked_until
+    ends_at, blocked_until = booking.ends_at, booking.blocked_until
     if used_until < booking.ends_at:
         # Leaving early gives the rest back, from the next slot boundary on.
         rules = rules_of(booking.resource, availability_of(session, booking.resource))
-        booking.ends_at = max(
+        ends_at = max(
             slots.align_up(rules, used_until), booking.starts_at + timedelta(minutes=rules.slot_minutes)
         )
-        booking.ends_at = min(booking.ends_at, freed - rules.buffer)
-        booking.blocked_until = booking.ends_at + rules.buffer
+        ends_at = min(ends_at, freed - rules.buffer)
+        blocked_until = ends_at + rules.buffer
+    _change(
+        session,
+        booking,
+        BookingStatus.COMPLETED,
+        checked_out_at=now,
+        ends_at=ends_at,
+        blocked_until=blocked_until,
+    )
     checked_in = booking.checked_in_at or booking.starts_at
     hours = max(0.0, (used_until - checked_in) / timedelta(hours=1))
     session.add(
@@ -953,6 +1049,7 @@ def sweep(session: Session, now: datetime | None = None, *, resource_id: int | N
             )
         )
         .order_by(Booking.starts_at, Booking.id)
+        .execution_options(populate_existing=True)  # decide on the rows as they are now
     )
     if resource_id is not None:
         query = query.where(Booking.resource_id == resource_id)
@@ -960,13 +1057,16 @@ def sweep(session: Session, now: datetime | None = None, *, resource_id: int | N
         query = query.with_for_update(skip_locked=True)  # two sweepers never release one booking twice
     released = []
     for booking in session.scalars(query).all():
-        if booking.status is BookingStatus.CONFIRMED:
-            grace = availability_of(session, booking.resource).checkin_grace_minutes
-            if booking.starts_at + timedelta(minutes=grace) > now:
-                continue
-            _release(session, booking, BookingStatus.NO_SHOW, now, reason="not checked in")
-        else:
-            _release(session, booking, BookingStatus.EXPIRED, now)
+        try:
+            if booking.status is BookingStatus.CONFIRMED:
+                grace = availability_of(session, booking.resource).checkin_grace_minutes
+                if booking.starts_at + timedelta(minutes=grace) > now:
+                    continue
+                _release(session, booking, BookingStatus.NO_SHOW, now, reason="not checked in")
+            else:
+                _release(session, booking, BookingStatus.EXPIRED, now)
+        except InvalidTransition:
+            continue  # changed by someone else meanwhile (refused before anything was written)
         released.append(booking)
     return released
 
@@ -1128,11 +1228,15 @@ def add_blackout(
     ]
     for booking in touched:
         if blackout.effect is BlackoutEffect.CANCEL and booking.status is not BookingStatus.CHECKED_IN:
-            lifecycles.check_booking_move(booking.status.value, lifecycles.CANCELLED)
-            booking.status = BookingStatus.CANCELLED
-            booking.cancelled_at = now
-            booking.cancel_reason = f"blackout: {reason}"[:500]
+            _change(
+                session,
+                booking,
+                BookingStatus.CANCELLED,
+                cancelled_at=now,
+                cancel_reason=f"blackout: {reason}"[:500],
+            )
             _refund(session, booking, note=f"blackout: {reason}"[:200])
+            _check_ledger(session, booking)
             session.flush()
             _record(session, booking, "cancelled")
         else:

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from matchmaker import events
 from matchmaker.operations import accounts, booking_rules
 from matchmaker.operations import bookings as ops
-from models import Booking, BookingStatus, Interaction, InteractionKind, WaitlistEntry, WaitlistStatus
+from models import (
+    Booking,
+    BookingStatus,
+    Interaction,
+    InteractionKind,
+    Tag,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from seeds import builders
 from tests.conftest import PASSWORD_HASH, World
 from tests.web.booking_support import next_week
@@ -219,11 +227,12 @@ def test_when_the_database_itself_refuses_the_loser_gets_slot_taken_and_nothing_
     assert _count(db, team_id=world.team2.id) == 0
 
 
-def test_a_transaction_postgresql_ends_mid_insert_is_answered_slot_taken_after_a_rollback(
+def test_a_transaction_postgresql_ends_mid_insert_is_slot_taken_and_left_to_the_caller(
     db: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A deadlock or serialisation failure with a concurrent booking aborts the whole transaction on
-    PostgreSQL; the request rolls back and answers from a fresh read, writing nothing."""
+    PostgreSQL: the operation answers slot_taken (asking to retry) without touching the transaction,
+    and its caller rolls back, writing nothing."""
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("only PostgreSQL ends the transaction")
     from psycopg import errors
@@ -237,9 +246,14 @@ def test_a_transaction_postgresql_ends_mid_insert_is_answered_slot_taken_after_a
             raise OperationalError("INSERT INTO bookings", {}, errors.DeadlockDetected("deadlock detected"))
         return real(statement, *args, **kw)  # type: ignore[arg-type]
 
+    builders.get_or_create_tag(db, "caller-work", ["调用方"], ["caller work"])  # the caller's own work
+    db.flush()
     monkeypatch.setattr(db, "scalars", deadlocked)
-    with pytest.raises(ops.SlotTaken):
+    with pytest.raises(ops.SlotTaken) as refused:
         book(db, world, "founder", world.team1.id)
     monkeypatch.undo()
+    assert refused.value.details["retry"] is True
+    # The operation left the transaction to its caller (here PostgreSQL did not really end it).
+    assert db.scalar(select(Tag.id).where(Tag.slug == "caller-work")) is not None
     db.rollback()
     assert _count(db, resource_id=world.equipment1.id) == 0
