@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from matchmaker import events
 from matchmaker.operations import accounts, booking_rules
 from matchmaker.operations import bookings as ops
+from matchmaker.operations.bookings import checks
 from models import (
     Booking,
     BookingStatus,
@@ -38,7 +39,7 @@ def who(db: Session, world: World, name: str) -> accounts.Principal:
 def book(
     db: Session, world: World, name: str, team_id: int, *, now: datetime = BEFORE, **kw: object
 ) -> Booking:
-    request = ops.Request(team_id, world.equipment1.id, kw.pop("start", START), kw.pop("end", END))  # type: ignore[arg-type]
+    request = ops.BookingRequest(team_id, world.equipment1.id, kw.pop("start", START), kw.pop("end", END))  # type: ignore[arg-type]
     booking = ops.create_booking(db, who(db, world, name), request, now)
     db.commit()
     return booking
@@ -112,12 +113,12 @@ def test_a_lapsed_offer_passes_to_the_next_waiting_team(db: Session, world: Worl
     )
     db.commit()
     taken = book(db, world, "founder", world.team1.id)
-    request = ops.Request(world.team2.id, world.equipment1.id, START, END)
+    request = ops.BookingRequest(world.team2.id, world.equipment1.id, START, END)
     first = ops.join_waitlist(db, who(db, world, "other_founder"), request, BEFORE)
     second = ops.join_waitlist(
         db,
         accounts.principal_for(db, third_lead),
-        ops.Request(third.id, world.equipment1.id, START, END),
+        ops.BookingRequest(third.id, world.equipment1.id, START, END),
         BEFORE + timedelta(minutes=1),
     )
     db.commit()
@@ -218,7 +219,7 @@ def test_when_the_database_itself_refuses_the_loser_gets_slot_taken_and_nothing_
         calls.append(1)
         return type(found)(found.rules, [], found.closures) if len(calls) == 1 else found
 
-    monkeypatch.setattr(ops, "occupancy", blind)
+    monkeypatch.setattr(checks, "occupancy", blind)
     with pytest.raises(ops.SlotTaken) as refused:
         book(db, world, "other_founder", world.team2.id)
     db.rollback()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.errors import InvalidTransition
 from matchmaker.operations import accounts, booking_rules
 from matchmaker.operations import bookings as ops
+from matchmaker.operations.bookings import changes, checks
 from models import Booking, BookingStatus, Charge, ChargeKind, Tag, User
 from seeds import builders
 from tests.conftest import World, fresh
@@ -35,7 +36,7 @@ def who(session: Session, world: World, name: str) -> accounts.Principal:
 
 
 def book(db: Session, world: World, name: str = "founder", team_id: int | None = None) -> Booking:
-    request = ops.Request(team_id or world.team1.id, world.equipment1.id, START, END)
+    request = ops.BookingRequest(team_id or world.team1.id, world.equipment1.id, START, END)
     booking = ops.create_booking(db, who(db, world, name), request, BEFORE)
     db.commit()
     return booking
@@ -165,7 +166,7 @@ def test_an_offer_accepted_after_it_expired_is_refused_and_never_billed(
     entry = ops.join_waitlist(
         db,
         who(db, world, "other_founder"),
-        ops.Request(world.team2.id, world.equipment1.id, START, END),
+        ops.BookingRequest(world.team2.id, world.equipment1.id, START, END),
         BEFORE,
     )
     db.commit()
@@ -185,7 +186,7 @@ def test_an_offer_accepted_after_it_expired_is_refused_and_never_billed(
 
 def _rival_takes_the_time(monkeypatch: pytest.MonkeyPatch, take: Callable[[], None]) -> list[int]:
     """Between the move's look at the calendar and its write, ``take`` books the new time."""
-    real = ops.occupancy
+    real = changes.occupancy
     calls: list[int] = []
 
     def overtaken(*args: Any, **kw: Any) -> Any:
@@ -195,7 +196,7 @@ def _rival_takes_the_time(monkeypatch: pytest.MonkeyPatch, take: Callable[[], No
             take()
         return found
 
-    monkeypatch.setattr(ops, "occupancy", overtaken)
+    monkeypatch.setattr(changes, "occupancy", overtaken)
     return calls
 
 
@@ -219,7 +220,7 @@ def test_a_move_onto_a_time_taken_at_that_moment_is_slot_taken_and_the_unit_of_w
     _caller_writes_first(db)
 
     def rival() -> None:
-        request = ops.Request(world.team2.id, world.equipment1.id, LATER, LATER_END)
+        request = ops.BookingRequest(world.team2.id, world.equipment1.id, LATER, LATER_END)
         ops.create_booking(db, who(db, world, "other_founder"), request, BEFORE)
 
     _rival_takes_the_time(monkeypatch, rival)
@@ -245,7 +246,7 @@ def test_a_move_onto_a_time_another_transaction_books_meanwhile_is_slot_taken(
     _caller_writes_first(db)
 
     def rival() -> None:
-        request = ops.Request(world.team2.id, world.equipment1.id, LATER, LATER_END)
+        request = ops.BookingRequest(world.team2.id, world.equipment1.id, LATER, LATER_END)
         meanwhile(factory, lambda b: ops.create_booking(b, who(b, world, "other_founder"), request, BEFORE))
 
     calls = _rival_takes_the_time(monkeypatch, rival)
@@ -267,7 +268,7 @@ def test_a_booking_lost_inside_a_larger_unit_of_work_leaves_the_callers_earlier_
     book(db, world)
     take_write_lock(db)
     _caller_writes_first(db)
-    real = ops.occupancy
+    real = checks.occupancy
     calls: list[int] = []
 
     def blind(*args: Any, **kw: Any) -> Any:
@@ -275,8 +276,8 @@ def test_a_booking_lost_inside_a_larger_unit_of_work_leaves_the_callers_earlier_
         calls.append(1)
         return type(found)(found.rules, [], found.closures) if len(calls) == 1 else found
 
-    monkeypatch.setattr(ops, "occupancy", blind)
-    request = ops.Request(world.team2.id, world.equipment1.id, START, END)
+    monkeypatch.setattr(checks, "occupancy", blind)
+    request = ops.BookingRequest(world.team2.id, world.equipment1.id, START, END)
     with pytest.raises(ops.SlotTaken):
         ops.create_booking(db, who(db, world, "other_founder"), request, BEFORE)
     db.commit()
