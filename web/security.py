@@ -63,10 +63,9 @@ def _note_use_aside(token_id: int, last_used_at: datetime | None) -> None:
         return
     factory = current_app.extensions["matchmaker.session_factory"]
     try:
-        with factory() as side:
+        with factory.begin() as side:
             take_write_lock(side)
             accounts.note_token_use(side, token_id, last_used_at=last_used_at)
-            side.commit()
     except OperationalError:
         log.warning("could not record the use of token %s; the database stayed busy", token_id)
 

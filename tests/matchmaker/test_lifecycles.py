@@ -60,7 +60,7 @@ def test_a_booking_is_billed_exactly_while_it_can_still_be_used_or_was_used() ->
     # table allows.
     assert set(lifecycles.BOOKING_TRANSITIONS) >= lifecycles.BOOKING_BILLED
     assert lifecycles.HELD not in lifecycles.BOOKING_BILLED
-    assert not lifecycles.BOOKING_BILLED & {lifecycles.CANCELLED, lifecycles.REJECTED, lifecycles.NO_SHOW}
+    assert not lifecycles.BOOKING_BILLED & {lifecycles.CANCELLED, lifecycles.B_REJECTED, lifecycles.NO_SHOW}
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,23 @@ def test_only_pending_or_confirmed_bookings_can_be_moved(status: str) -> None:
     lifecycles.check_booking_reschedule("confirmed")
     with pytest.raises(InvalidTransition):
         lifecycles.check_booking_reschedule(status)
+
+
+def test_page_actions_follow_the_booking_table_and_the_clock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    early = timedelta(minutes=15)
+
+    def actions(status: str, now: datetime, host: bool = False) -> list[str]:
+        return lifecycles.booking_actions(status, start, now, host=host, checkin_early=early)
+
+    assert actions("confirmed", start - timedelta(hours=1)) == ["cancel"]
+    assert actions("confirmed", start - timedelta(minutes=10)) == ["check-in", "cancel"]
+    assert actions("confirmed", start + timedelta(minutes=5)) == ["check-in"]  # too late to cancel
+    assert actions("held", start - timedelta(days=1)) == ["accept", "cancel"]
+    assert actions("pending", start - timedelta(days=1)) == ["cancel"]
+    assert actions("pending", start - timedelta(days=1), host=True) == ["cancel", "approve", "reject"]
+    assert actions("checked_in", start + timedelta(minutes=5)) == ["check-out"]
+    for final in ("completed", "cancelled", "rejected", "expired", "no_show"):
+        assert actions(final, start - timedelta(days=1), host=True) == []

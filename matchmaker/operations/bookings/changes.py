@@ -254,7 +254,7 @@ def accept_offer(
     now = now or utcnow()
     booking = get_booking(session, principal, booking_id, lock=True)
     if booking.status is not BookingStatus.HELD:
-        lifecycles.check_booking_move(booking.status.value, lifecycles.PENDING)
+        lifecycles.check_booking_move(booking.status.value, lifecycles.B_PENDING)
     if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
         _release(session, booking, BookingStatus.EXPIRED, now)
         raise Conflict("The offer has expired.", "该候补邀请已过期。", details={"booking_id": booking.id})
