@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from matchmaker.errors import InvalidTransition
 from models.allocations import RoundStatus
@@ -152,6 +153,57 @@ def check_booking_move(current: str, target: str) -> None:
     )
     error.code = code
     raise error
+
+
+# A booking's usage is on its team's ledger (charged and not refunded) exactly while it is in one of
+# these statuses: a change into them charges it, a change out of them refunds it.
+BOOKING_BILLED: frozenset[str] = frozenset({B_PENDING, CONFIRMED, CHECKED_IN, COMPLETED})
+# What can still be moved to another time (before it starts); a move keeps the status.
+BOOKING_MOVABLE: frozenset[str] = frozenset({B_PENDING, CONFIRMED})
+
+
+def check_booking_reschedule(current: str) -> None:
+    """Raise ``InvalidTransition`` unless a booking in ``current`` may be moved to another time."""
+    if current in BOOKING_MOVABLE:
+        return
+    now_en, now_zh = BOOKING_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"You cannot move a booking that is {now_en}.",
+        f"状态为“{now_zh}”的预约不能改期。",
+        details={"status": current, "wanted": "moved"},
+    )
+
+
+def booking_changed_meanwhile(seen: str, current: str, target: str) -> InvalidTransition:
+    """The refusal for a change that lost to another one: the booking left ``seen`` (now ``current``)
+    between reading it and changing it to ``target``."""
+    move_en, move_zh = _BOOKING_MOVES.get(target, ("change", "变更"))
+    now_en, now_zh = BOOKING_STATUS_NAMES.get(current, (current, current))
+    error = InvalidTransition(
+        f"This booking changed meanwhile and is now {now_en}; nothing was done. Look at it again "
+        f"before you {move_en} it.",
+        f"该预约刚刚被他人变更，现为“{now_zh}”，本次未作任何修改。请刷新后再{move_zh}。",
+        details={"status": current, "was": seen, "wanted": target},
+    )
+    if current == CANCELLED and target == CANCELLED:
+        error.code = "already_cancelled"
+    return error
+
+
+def booking_ledger_agrees(
+    status: str,
+    *,
+    net_amount: Decimal,
+    net_minutes: int,
+    net_free: int,
+    amount: Decimal,
+    free: int,
+) -> bool:
+    """Whether a booking's usage less its refunds (``net_*``) is what its status says: exactly its own
+    price and free minutes, over some minutes, while it is billed; nothing once released."""
+    if status in BOOKING_BILLED:
+        return net_amount == amount and net_free == free and net_minutes > 0
+    return net_amount == 0 and net_minutes == 0 and net_free == 0
 
 
 # What a person can do to a booking from a page, as moves of the table above. ``when`` says the

@@ -15,7 +15,6 @@ import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import pricing, slots
 from matchmaker.operations.booking_rules import BOOKABLE, availability_of, certificate_problem, rules_of
+from matchmaker.operations.bookings import ledger
 from models import (
     ACTIVE_STATUSES,
     AdmissionStatus,
@@ -34,7 +34,6 @@ from models import (
     BookingStatus,
     Certification,
     Charge,
-    ChargeKind,
     Interaction,
     InteractionKind,
     Membership,
@@ -313,24 +312,24 @@ class _Generator:
         month = slots.local_month(start, self.space.timezone)
         allowance = self.allowances.get((resource.kind.value, stage), pricing.Allowance())
         free_used, booked = self.usage.get((team.id, resource.kind.value, month), [0, 0])
-        cap = allowance.max_minutes_per_month
-        if cap is not None and booked + minutes > cap:
+        try:
+            return ledger.quote_within_cap(resource, minutes, allowance, free_used, booked, month), month
+        except ledger.QuotaExceeded:
             return None
-        return pricing.quote(resource.price_cny, resource.price_unit, minutes, allowance, free_used), month
 
-    def bill(self, booking: Booking, quote: pricing.Quote, month: str, at: datetime | None) -> None:
+    def bill(self, booking: Booking, quote: pricing.Quote, month: str, at: datetime | None) -> dict[str, Any]:
+        """The booking's usage line, as the booking operation writes it; returned for a refund."""
         booking.amount_cny, booking.free_minutes = quote.amount_cny, quote.free_minutes
         self._count(booking, month, quote.free_minutes, quote.minutes)
-        self._charge(
-            booking, ChargeKind.USAGE, month, quote.amount_cny, quote.minutes, quote.free_minutes, at
-        )
+        kind = self.calendars[booking.resource_id].resource.kind.value
+        usage = ledger.usage_line(booking.team_id, kind, quote, month, note=NOTE)
+        self._add(booking, usage, at)
+        return usage
 
-    def refund(self, booking: Booking, quote: pricing.Quote, month: str, at: datetime) -> None:
+    def refund(self, booking: Booking, usage: dict[str, Any], month: str, at: datetime) -> None:
         """A no-show gets its charge back, as the sweep that releases it gives it."""
-        self._count(booking, month, -quote.free_minutes, -quote.minutes)
-        self._charge(
-            booking, ChargeKind.REFUND, month, -quote.amount_cny, -quote.minutes, -quote.free_minutes, at
-        )
+        self._count(booking, month, -usage["free_minutes"], -usage["minutes"])
+        self._add(booking, ledger.refund_line(usage, note=f"{NOTE} · not checked in"), at)
 
     def _count(self, booking: Booking, month: str, free: int, minutes: int) -> None:
         kind = self.calendars[booking.resource_id].resource.kind.value
@@ -338,28 +337,9 @@ class _Generator:
         total[0] += free
         total[1] += minutes
 
-    def _charge(
-        self,
-        booking: Booking,
-        kind: ChargeKind,
-        month: str,
-        amount: Decimal,
-        minutes: int,
-        free: int,
-        at: datetime | None,
-    ) -> None:
-        fields: dict[str, Any] = {
-            "team_id": booking.team_id,
-            "kind": kind,
-            "amount_cny": amount,
-            "minutes": minutes,
-            "free_minutes": free,
-            "month": month,
-            "resource_kind": self.calendars[booking.resource_id].resource.kind.value,
-            "note": NOTE if kind is ChargeKind.USAGE else f"{NOTE} · not checked in",
-        }
+    def _add(self, booking: Booking, fields: dict[str, Any], at: datetime | None) -> None:
         if at is not None:
-            fields["created_at"] = at
+            fields = {**fields, "created_at": at}
         self.charges.append((booking, fields))
 
     def past(self, interaction: Interaction, end_at: datetime) -> Booking | None:
@@ -405,9 +385,9 @@ class _Generator:
         if availability.requires_approval:
             booking.decided_by_id = self.staff_id
         quote, month = priced
-        self.bill(booking, quote, month, made_at)
+        usage = self.bill(booking, quote, month, made_at)
         if no_show:
-            self.refund(booking, quote, month, grace)
+            self.refund(booking, usage, month, grace)
         return booking
 
     def upcoming(self, team: Team, now: datetime, until: datetime) -> Booking | None:

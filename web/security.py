@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, session
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from matchmaker.errors import NotAuthenticated
 from matchmaker.operations import accounts
 from matchmaker.permissions import ANONYMOUS, Principal
 from models import User
-from web.db import get_session
+from web.db import get_session, take_write_lock
 from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("matchmaker.security")
 
 
 def _load_session_user(value: str) -> User | None:
@@ -37,24 +41,33 @@ def _load_token_user(req: Any) -> User | None:
         return None
     secret = header[7:].strip()
     try:
-        if req.method in SAFE_METHODS:
-            # A read never commits the request's session, so record the use in a unit of work of its
-            # own, before the request's session has read anything (SQLite snapshots).
-            factory = current_app.extensions["matchmaker.session_factory"]
-            with factory.begin() as side:
-                token = accounts.token_for_secret(side, secret)
-                user_id = token.user_id
-                accounts.note_token_use(side, token.id, last_used_at=token.last_used_at)
-            user = get_session().get(User, user_id)
-        else:
-            token = accounts.token_for_secret(get_session(), secret)
-            # Committed with the request's work.
-            accounts.note_token_use(get_session(), token.id, last_used_at=token.last_used_at)
-            user = token.user
+        token = accounts.token_for_secret(get_session(), secret)
     except NotAuthenticated:
         return None
+    if req.method in SAFE_METHODS:
+        # A read never commits the request's session: record the use aside, and only when stale.
+        _note_use_aside(token.id, token.last_used_at)
+    else:
+        # Committed with the request's work (on SQLite its unit of work already holds the write lock).
+        accounts.note_token_use(get_session(), token.id, last_used_at=token.last_used_at)
     g.token_auth = True
-    return user
+    return token.user
+
+
+def _note_use_aside(token_id: int, last_used_at: datetime | None) -> None:
+    """Record a read's token use in a short unit of work of its own that asks for the write lock before
+    it reads (on SQLite a read that later wants to write cannot wait for the lock: it fails at once when
+    another writer committed meanwhile). The record is a convenience: should the lock stay busy past
+    the timeout, the read goes on and a later request records the use."""
+    if accounts.token_use_is_fresh(last_used_at):
+        return
+    factory = current_app.extensions["matchmaker.session_factory"]
+    try:
+        with factory.begin() as side:
+            take_write_lock(side)
+            accounts.note_token_use(side, token_id, last_used_at=last_used_at)
+    except OperationalError:
+        log.warning("could not record the use of token %s; the database stayed busy", token_id)
 
 
 def current_db_user() -> User | None:

@@ -228,15 +228,21 @@ def user_for_token(session: Session, secret: str) -> User:
     return token_for_secret(session, secret).user
 
 
-def note_token_use(
-    session: Session, token_id: int, *, every_seconds: int = 60, last_used_at: datetime | None = None
-) -> None:
+TOKEN_USE_EVERY = timedelta(seconds=60)  # how stale a token's "last used" may get before it is written
+
+
+def token_use_is_fresh(last_used_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether the recorded use is recent enough that recording this one would only cost a write."""
+    return last_used_at is not None and last_used_at >= (now or utcnow()) - TOKEN_USE_EVERY
+
+
+def note_token_use(session: Session, token_id: int, *, last_used_at: datetime | None = None) -> None:
     """Record when a token was last used, at most once a minute (reads must not write on every call).
     ``last_used_at``, when the caller has it, saves the statement while the record is fresh."""
     now = utcnow()
-    threshold = now - timedelta(seconds=every_seconds)
-    if last_used_at is not None and last_used_at >= threshold:
+    if token_use_is_fresh(last_used_at, now):
         return
+    threshold = now - TOKEN_USE_EVERY
     session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id)

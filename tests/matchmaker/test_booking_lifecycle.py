@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from matchmaker import events
 from matchmaker.operations import accounts, booking_rules
 from matchmaker.operations import bookings as ops
-from models import Booking, BookingStatus, Interaction, InteractionKind, WaitlistEntry, WaitlistStatus
+from matchmaker.operations.bookings import checks
+from models import (
+    Booking,
+    BookingStatus,
+    Interaction,
+    InteractionKind,
+    Tag,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from seeds import builders
 from tests.conftest import PASSWORD_HASH, World
 from tests.web.booking_support import next_week
@@ -30,7 +39,7 @@ def who(db: Session, world: World, name: str) -> accounts.Principal:
 def book(
     db: Session, world: World, name: str, team_id: int, *, now: datetime = BEFORE, **kw: object
 ) -> Booking:
-    request = ops.Request(team_id, world.equipment1.id, kw.pop("start", START), kw.pop("end", END))  # type: ignore[arg-type]
+    request = ops.BookingRequest(team_id, world.equipment1.id, kw.pop("start", START), kw.pop("end", END))  # type: ignore[arg-type]
     booking = ops.create_booking(db, who(db, world, name), request, now)
     db.commit()
     return booking
@@ -104,12 +113,12 @@ def test_a_lapsed_offer_passes_to_the_next_waiting_team(db: Session, world: Worl
     )
     db.commit()
     taken = book(db, world, "founder", world.team1.id)
-    request = ops.Request(world.team2.id, world.equipment1.id, START, END)
+    request = ops.BookingRequest(world.team2.id, world.equipment1.id, START, END)
     first = ops.join_waitlist(db, who(db, world, "other_founder"), request, BEFORE)
     second = ops.join_waitlist(
         db,
         accounts.principal_for(db, third_lead),
-        ops.Request(third.id, world.equipment1.id, START, END),
+        ops.BookingRequest(third.id, world.equipment1.id, START, END),
         BEFORE + timedelta(minutes=1),
     )
     db.commit()
@@ -210,7 +219,7 @@ def test_when_the_database_itself_refuses_the_loser_gets_slot_taken_and_nothing_
         calls.append(1)
         return type(found)(found.rules, [], found.closures) if len(calls) == 1 else found
 
-    monkeypatch.setattr(ops, "occupancy", blind)
+    monkeypatch.setattr(checks, "occupancy", blind)
     with pytest.raises(ops.SlotTaken) as refused:
         book(db, world, "other_founder", world.team2.id)
     db.rollback()
@@ -219,11 +228,12 @@ def test_when_the_database_itself_refuses_the_loser_gets_slot_taken_and_nothing_
     assert _count(db, team_id=world.team2.id) == 0
 
 
-def test_a_transaction_postgresql_ends_mid_insert_is_answered_slot_taken_after_a_rollback(
+def test_a_transaction_postgresql_ends_mid_insert_is_slot_taken_and_left_to_the_caller(
     db: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A deadlock or serialisation failure with a concurrent booking aborts the whole transaction on
-    PostgreSQL; the request rolls back and answers from a fresh read, writing nothing."""
+    PostgreSQL: the operation answers slot_taken (asking to retry) without touching the transaction,
+    and its caller rolls back, writing nothing."""
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("only PostgreSQL ends the transaction")
     from psycopg import errors
@@ -237,9 +247,14 @@ def test_a_transaction_postgresql_ends_mid_insert_is_answered_slot_taken_after_a
             raise OperationalError("INSERT INTO bookings", {}, errors.DeadlockDetected("deadlock detected"))
         return real(statement, *args, **kw)  # type: ignore[arg-type]
 
+    builders.get_or_create_tag(db, "caller-work", ["调用方"], ["caller work"])  # the caller's own work
+    db.flush()
     monkeypatch.setattr(db, "scalars", deadlocked)
-    with pytest.raises(ops.SlotTaken):
+    with pytest.raises(ops.SlotTaken) as refused:
         book(db, world, "founder", world.team1.id)
     monkeypatch.undo()
+    assert refused.value.details["retry"] is True
+    # The operation left the transaction to its caller (here PostgreSQL did not really end it).
+    assert db.scalar(select(Tag.id).where(Tag.slug == "caller-work")) is not None
     db.rollback()
     assert _count(db, resource_id=world.equipment1.id) == 0

@@ -177,7 +177,7 @@ def space_calendar(space_id: int, query: schemas.WeekParams) -> Any:
 )
 def quote(body: schemas.QuoteIn) -> Any:
     principal, now = _principal_and_now()
-    request_ = ops.Request(body.team_id, body.resource_id, body.starts_at, body.ends_at)
+    request_ = ops.BookingRequest(body.team_id, body.resource_id, body.starts_at, body.ends_at)
     return ops.quote_booking(get_session(), principal, request_, now)
 
 
@@ -203,7 +203,7 @@ def create_booking(body: schemas.BookingIn) -> Any:
             booking = ops.create_booking(
                 session,
                 principal,
-                ops.Request(
+                ops.BookingRequest(
                     body.team_id,
                     body.resource_id,
                     body.starts_at.astimezone(UTC),
@@ -346,7 +346,7 @@ def join_waitlist(body: schemas.WaitlistIn) -> Any:
     entry = ops.join_waitlist(
         get_session(),
         principal,
-        ops.Request(
+        ops.BookingRequest(
             body.team_id, body.resource_id, body.starts_at.astimezone(UTC), body.ends_at.astimezone(UTC)
         ),
         now,
