@@ -141,7 +141,8 @@ class _RankerCache:
                 data = dataset_from_db(session)
                 loaded = load_latest_model(model_folder) if model_folder else None
                 labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
-                self._ranker = Ranker(Signals(data, tag_labels=labels), loaded[0] if loaded else None)
+                model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
+                self._ranker = Ranker(Signals(data, tag_labels=labels), model, selection)
                 self._key = key
             return self._ranker
 
@@ -187,7 +188,14 @@ def recommend_for_team(
         r.id: r
         for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))
     }
-    return ranker.mode, [Suggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+    return ranker.served_by(team_key(team.id)), [
+        Suggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found
+    ]
+
+
+def ranker_summary(session: Session, *, model_folder: Path | None = None) -> dict[str, object]:
+    """Which scorer serves warm and cold teams, and the validation figures it was chosen on."""
+    return _rankers.get(session, model_folder).describe()
 
 
 def why_not(

@@ -43,7 +43,7 @@ def test_an_english_mentor_finds_a_chinese_team_through_shared_capability_terms(
 def test_without_a_trained_model_the_cold_start_score_serves_and_says_so() -> None:
     data = Dataset(teams={"t": team("t", "a", {"x"})}, resources={"r": resource("r", "a", {"x"})})
     ranker = Ranker(Signals(data, now=NOW))
-    assert ranker.mode == "cold start (content and graph)"
+    assert ranker.mode == "cold-start score"
     assert ranker.recommend("t")[0].resource == "r"
 
 
@@ -128,26 +128,32 @@ def synthetic(seed: int = 1, teams: int = 60, resources: int = 30) -> Dataset:
     return Dataset(teams=ts, resources=rs, events=tuple(sorted(events, key=lambda e: e.at)))
 
 
+@pytest.mark.slow
 def test_training_learns_a_model_that_beats_random_and_popularity_on_planted_fit() -> None:
     result = compare(synthetic(), k=5)
-    assert result.overall["trained model"].ndcg > result.overall["random"].ndcg
-    assert result.overall["trained model"].ndcg > result.overall["popularity"].ndcg
+    warm = result.groups["warm"]
+    assert warm["trained model"].ndcg > warm["random"].ndcg
+    assert warm["trained model"].ndcg > warm["popularity"].ndcg
+    assert warm["served"].ndcg > warm["popularity"].ndcg
     assert (
-        set(result.overall)
-        == set(result.cold_start)
-        == {
+        set(result.groups["warm"])
+        == set(result.groups["cold"])
+        >= {
+            "served",
             "trained model",
-            "model, capped exposure",
             "cold-start score",
             "content-only",
             "graph-only",
             "popularity",
+            "recent popularity (30 days)",
+            "item neighbours",
             "random",
         }
     )
-    assert result.cold_start_teams > 0
+    assert result.teams["cold"] > 0 and result.teams["warm"] > 0
 
 
+@pytest.mark.slow
 def test_a_saved_model_loads_back_and_ranks_the_same(tmp_path: Path) -> None:
     data = synthetic(seed=2)
     ranker = train(data)
@@ -155,9 +161,11 @@ def test_a_saved_model_loads_back_and_ranks_the_same(tmp_path: Path) -> None:
     path = save_model(ranker, tmp_path, trained_on="synthetic")
     loaded = load_latest_model(tmp_path)
     assert loaded is not None
-    model, meta = loaded
+    model, selection, meta = loaded
     assert meta["features"] == list(FEATURES) and path.exists()
-    assert Ranker(ranker.signals, model).rank("t0") == ranker.rank("t0")
+    assert selection == ranker.selection and selection is not None
+    assert meta["selection"]["warm"]["served"] == selection.warm.served
+    assert Ranker(ranker.signals, model, selection).rank("t0") == ranker.rank("t0")
 
 
 def test_a_model_with_other_features_is_not_loaded(tmp_path: Path) -> None:
@@ -170,5 +178,5 @@ def test_a_model_with_other_features_is_not_loaded(tmp_path: Path) -> None:
 
 def test_saving_an_untrained_ranker_is_refused(tmp_path: Path) -> None:
     data = Dataset(teams={"t": team("t", "a", {"x"})}, resources={"r": resource("r", "a", {"x"})})
-    with pytest.raises(ValueError, match="no trained model"):
+    with pytest.raises(ValueError, match="no trained model and no selection"):
         save_model(Ranker(Signals(data, now=NOW)), tmp_path, trained_on="x")
