@@ -43,6 +43,7 @@ FEATURES = (
     "popularity_30d",
     "popularity_90d",
     "stage_popularity",  # positive uses in the last 90 days by teams at the team's stage (log scale)
+    "reach",  # how many teams have used it (log scale): popularity that one heavy user cannot inflate
     "kind_share",  # how much teams at this stage use this kind of resource
     "quality",  # the resource's mean outcome label so far
     "round_fit",  # a fund invests in the round the team seeks (1/0; -1 for other kinds)
@@ -150,6 +151,7 @@ class Signals:
         )
         self.use = self.graph.biadjacency()  # teams x resources, decayed weights
         self.popularity = np.log1p(np.asarray(self.use.sum(axis=0)).ravel())
+        self.reach = np.log1p(np.diff(self.use.tocsc().indptr).astype(float))
         # A team is warm when it has any use on record; cold teams are served by the cold choice.
         self.warm = np.diff(self.use.indptr) > 0
 
@@ -300,6 +302,7 @@ class Signals:
                 self.popularity[positions],
                 *(self.recent[w][positions] for w in WINDOWS),
                 self.stage_row(team)[positions],
+                self.reach[positions],
                 kind_share,
                 self.quality[positions],
                 round_fit,
@@ -358,14 +361,16 @@ def _columns(**weights: float) -> Callable[[np.ndarray], np.ndarray]:
 
 # The simple scorers a trained model must beat to be served; each is also a baseline of `evaluate`.
 # Secondary terms only order what the first one leaves tied.
+# In order of simplicity: a tie on validation goes to the earlier one.
 SIMPLE_SCORERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "cold-start score": cold_start_score,
-    "content": _columns(content=1.0, tag_fit=1.0),
-    "collaborative": _columns(neighbours=1.0, popularity_90d=0.01),
-    "graph walk": _columns(walk=1.0, repeat=1.0),
+    "popularity": _columns(popularity=1.0),
+    "reach": _columns(reach=1.0, popularity=0.01),
     "recent popularity": _columns(popularity_30d=1.0, popularity_90d=0.1, popularity_7d=0.05),
     "stage popularity": _columns(stage_popularity=1.0, popularity_30d=0.1),
-    "popularity": _columns(popularity=1.0),
+    "collaborative": _columns(neighbours=1.0, popularity_90d=0.01),
+    "graph walk": _columns(walk=1.0, repeat=1.0),
+    "content": _columns(content=1.0, tag_fit=1.0),
+    "cold-start score": cold_start_score,
 }
 TRAINED = "trained model"
 SCORERS = (TRAINED, *SIMPLE_SCORERS)
@@ -381,6 +386,7 @@ SCORER_ZH = {
     "recent popularity": "近期热门",
     "stage popularity": "同阶段近期热门",
     "popularity": "热门程度",
+    "reach": "使用团队数",
 }
 
 
@@ -747,6 +753,9 @@ class Ranker:
             )
         if feature == "popularity":
             return Reason(feature, "In steady demand", "需求一直旺盛")
+        if feature == "reach":
+            teams = round(math.expm1(value))
+            return Reason(feature, f"Used by {teams} teams", f"已有 {teams} 个团队使用")
         if feature.startswith("popularity_"):
             days = int(feature.removeprefix("popularity_").removesuffix("d"))
             uses = round(math.expm1(value))
@@ -826,6 +835,7 @@ _FEATURE_NAMES = {
     "popularity_30d": ("demand in the last 30 days", "近 30 天需求"),
     "popularity_90d": ("demand in the last 90 days", "近 90 天需求"),
     "stage_popularity": ("recent use by teams at your stage", "同阶段团队的近期使用"),
+    "reach": ("how many teams use it", "使用团队数"),
     "kind_share": ("fit with your stage", "与所处阶段的匹配"),
     "quality": ("outcomes so far", "以往效果"),
     "round_fit": ("the round it invests in", "投资轮次"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,8 +10,23 @@ import numpy as np
 import pytest
 
 from matchmaker.datasets import Dataset, Entity, Event
-from matchmaker.offline import compare
-from matchmaker.ranking import FEATURES, Ranker, Signals, load_latest_model, save_model, train
+from matchmaker.evaluation import Report, shortfall
+from matchmaker.offline import Comparison, Loss, compare, table
+from matchmaker.ranking import (
+    FEATURES,
+    HARD_NEGATIVES,
+    HARD_WEIGHT,
+    UNIFORM_NEGATIVES,
+    Choice,
+    Ranker,
+    Selection,
+    Signals,
+    load_latest_model,
+    negative_sample,
+    save_model,
+    select,
+    train,
+)
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -180,3 +196,117 @@ def test_saving_an_untrained_ranker_is_refused(tmp_path: Path) -> None:
     data = Dataset(teams={"t": team("t", "a", {"x"})}, resources={"r": resource("r", "a", {"x"})})
     with pytest.raises(ValueError, match="no trained model and no selection"):
         save_model(Ranker(Signals(data, now=NOW)), tmp_path, trained_on="x")
+
+
+def test_the_negative_sample_draws_from_the_whole_pool_and_weighs_retrieved_ones_less() -> None:
+    pool = np.arange(1000)
+    retrieved = np.arange(200)  # what retrieval returns: here the first fifth of the pool
+    wanted = {3, 500}
+    negatives, weights = negative_sample(np.random.default_rng(0), pool, retrieved, wanted)
+    assert len(negatives) == len(set(negatives.tolist())) == UNIFORM_NEGATIVES + HARD_NEGATIVES
+    assert not wanted & set(negatives.tolist())
+    uniform, hard = negatives[:UNIFORM_NEGATIVES], negatives[UNIFORM_NEGATIVES:]
+    assert weights[:UNIFORM_NEGATIVES].tolist() == [1.0] * UNIFORM_NEGATIVES
+    assert weights[UNIFORM_NEGATIVES:].tolist() == [HARD_WEIGHT] * HARD_NEGATIVES
+    assert set(hard.tolist()) <= set(retrieved.tolist())
+    # Uniform over the pool: most fall outside what retrieval returns (four fifths expected).
+    assert (uniform >= 200).mean() > 0.6
+
+
+def popular_but_unrelated(n: int = 300) -> Dataset:
+    """A cold team whose words match nothing, in a space of ``n`` resources; others recently used a
+    few resources with ids at the end of the alphabet, and long ago a few others."""
+    resources = {
+        f"r{i:03d}": resource(f"r{i:03d}", f"instrument {i}", set(), kind="equipment") for i in range(n)
+    }
+    teams = {"cold": team("cold", "quantum origami", set())} | {
+        f"u{i}": team(f"u{i}", "x", set()) for i in range(20)
+    }
+    events = [used(f"u{i}", f"r{n - 1 - j:03d}", 5 + j) for i in range(20) for j in range(10)]
+    events += [used(f"u{i}", f"r{j:03d}", 330 + j) for i in range(3) for j in range(10)]
+    return Dataset(teams, resources, tuple(sorted(events, key=lambda e: e.at)))
+
+
+def test_a_cold_team_gets_recent_popularity_rather_than_id_order() -> None:
+    data = popular_but_unrelated()
+    signals = Signals(data, now=NOW)
+    recent = {f"r{299 - j:03d}" for j in range(10)}
+    assert set(signals.resource_ids[p] for p in signals.candidates("cold")) >= recent
+    assert set(Ranker(signals).rank("cold", limit=10)) == recent
+    chosen = Selection(Choice("recent popularity"), Choice("recent popularity"))
+    assert set(Ranker(signals, selection=chosen).rank("cold", limit=10)) == recent
+
+
+def test_ties_are_broken_by_popularity_and_never_by_id() -> None:
+    data = popular_but_unrelated()
+    signals = Signals(data, now=NOW)
+    chosen = Selection(Choice("recent popularity"), Choice("recent popularity"))
+    ranked = Ranker(signals, selection=chosen).rank("cold")
+    # r299 and r000 tie on 30-day use (r000: none; r299: …) — the most used comes first whatever its id.
+    assert ranked[0] == "r299"
+    unused = [r for r in ranked if signals.popularity[signals.res_pos[r]] == 0]
+    assert len(unused) > 20 and unused != sorted(unused) and unused != sorted(unused, reverse=True)
+    # The same scores in another order of ids: the order follows the scores, not the names.
+    positions = np.array([signals.res_pos[r] for r in ("r000", "r150", "r299")])
+    order = signals.order(positions, np.zeros(3))
+    assert signals.resource_ids[positions[order[0]]] == "r299"
+
+
+def no_signal_but_popularity(seed: int = 5, teams: int = 80, resources: int = 40) -> Dataset:
+    """Choices follow a fixed popularity only: texts and tags are random and say nothing."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(30)]
+    ts = {
+        f"t{i}": team(f"t{i}", " ".join(rng.choice(words, 3)), {str(rng.choice(words))}) for i in range(teams)
+    }
+    rs = {
+        f"r{i:02d}": resource(
+            f"r{i:02d}", " ".join(rng.choice(words, 3)), {str(rng.choice(words))}, "equipment"
+        )
+        for i in range(resources)
+    }
+    appeal = rng.permutation(np.arange(1, resources + 1) ** -1.2)
+    events = []
+    for day in range(360, 0, -2):
+        for t in rng.choice(list(ts), 4):
+            r = rng.choice(list(rs), p=appeal / appeal.sum())
+            events.append(used(str(t), str(r), day + rng.random(), outcome="completed"))
+    return Dataset(ts, rs, tuple(sorted(events, key=lambda e: e.at)))
+
+
+@pytest.mark.slow
+def test_the_selection_serves_popularity_when_the_data_holds_nothing_else() -> None:
+    selection, _ = select(no_signal_but_popularity())
+    popular = {"popularity", "reach", "recent popularity", "stage popularity"}
+    assert selection.warm.served in popular, selection.warm.validation
+    assert selection.cold.served in popular, selection.cold.validation
+    assert selection.warm.teams > 0 and selection.cold.teams > 0
+    best_text = max(selection.cold.validation[n] for n in ("content", "cold-start score"))
+    assert selection.cold.validation[selection.cold.served] > best_text
+
+
+def test_an_evaluation_table_warns_when_the_served_ranking_loses() -> None:
+    report = Report(0.1, 0.1, 0.1, 0.5, 0.2, 3, 0)
+    groups = {g: {"served": report, "popularity": report} for g in ("warm", "cold")}
+    base = Comparison(
+        groups=groups,
+        served={"warm": "trained model", "cold": "popularity"},
+        validation={"warm": {"trained model": 0.3}, "cold": {}},
+        teams={"warm": 3, "cold": 3},
+        events=(10, 5),
+    )
+    assert "WARNING" not in table(base)
+    lost = replace(base, losses=(Loss("cold", "popularity", 0.05, True),))
+    assert "WARNING: the served ranking loses to a baseline beyond noise: popularity by 0.050" in table(lost)
+    noisy = replace(base, losses=(Loss("warm", "popularity", 0.01, False),))
+    assert "WARNING" not in table(noisy) and "within noise" in table(noisy)
+
+
+def test_losses_beyond_noise_are_found_per_team() -> None:
+    served = Report(0.2, 0, 0, 0, 0, 4, 0, ndcg_by_team=(("a", 0.2), ("b", 0.2), ("c", 0.2), ("d", 0.2)))
+    better = Report(0.5, 0, 0, 0, 0, 4, 0, ndcg_by_team=(("a", 0.5), ("b", 0.6), ("c", 0.4), ("d", 0.5)))
+    mixed = Report(0.2, 0, 0, 0, 0, 4, 0, ndcg_by_team=(("a", 0.6), ("b", 0.0), ("c", 0.0), ("d", 0.3)))
+    assert shortfall(served, better) == (pytest.approx(0.3), True)
+    by, beyond = shortfall(served, mixed)
+    assert by == pytest.approx(0.025) and not beyond
+    assert shortfall(better, served)[0] < 0
