@@ -107,13 +107,8 @@ class Signals:
         n_teams, n_res = len(teams), len(resources)
 
         # Content: one vocabulary over both sides, so a team's needs and a resource's description meet.
-        vectorizer = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, dtype=np.float32)
-        matrix = vectorizer.fit_transform([e.text for e in teams] + [e.text for e in resources]).tocsr()
-        self.team_text = matrix[:n_teams]
-        self.res_text = matrix[n_teams:]
-        self.res_text_t = self.res_text.T.tocsr()  # terms x resources: one team's row times this is fast
-        self.vectorizer = vectorizer
-        self.term_names = vectorizer.get_feature_names_out()
+        text = _text_index(data, teams, resources)
+        self.team_text, self.res_text, self.res_text_t, self.vectorizer, self.term_names = text
         # Each space's resource positions (resources without a space are open to every space).
         open_to_all = [i for i, r in enumerate(resources) if not r.meta.get("space")]
         by_space: dict[str, list[int]] = defaultdict(list)
@@ -309,6 +304,34 @@ class Signals:
                 ticket_fit,
             ]
         )
+
+
+TextIndex = tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix, TfidfVectorizer, np.ndarray]
+# The text index of the last teams and resources seen: the training windows and the validation period
+# cut one data set's events many ways but share its entities, whose texts are the costliest part.
+_text_cache: list[tuple[object, object, TextIndex]] = []
+_text_lock = threading.Lock()
+
+
+def _text_index(data: Dataset, teams: Sequence[Entity], resources: Sequence[Entity]) -> TextIndex:
+    with _text_lock:
+        for cached_teams, cached_resources, index in _text_cache:
+            if cached_teams is data.teams and cached_resources is data.resources:
+                return index
+    vectorizer = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, dtype=np.float32)
+    matrix = vectorizer.fit_transform([e.text for e in teams] + [e.text for e in resources]).tocsr()
+    res_text = matrix[len(teams) :]
+    # terms x resources: one team's row times this is fast
+    index = (
+        matrix[: len(teams)],
+        res_text,
+        res_text.T.tocsr(),
+        vectorizer,
+        vectorizer.get_feature_names_out(),
+    )
+    with _text_lock:
+        _text_cache[:] = [(data.teams, data.resources, index)]
+    return index
 
 
 def _item_neighbours(use: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:

@@ -15,7 +15,7 @@ from matchmaker.errors import Forbidden, InvalidTransition, NotFound
 from matchmaker.operations import catalogue as catalogue_ops
 from matchmaker.operations import teams as teams_ops
 from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
-from matchmaker.ranking import Ranker, Reason, Signals, load_latest_model
+from matchmaker.ranking import TRAINED, Ranker, Reason, Signals, load_latest_model
 from models import AdmissionStatus, Interaction, Resource, Tag, Team
 
 
@@ -230,7 +230,9 @@ def teams_for_resource(
     rows = {
         t.id: t for t in session.scalars(select(Team).where(Team.id.in_([_id(x.resource) for x in found])))
     }
-    return ranker.mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+    # Both sides' fit uses the trained model's probability when there is one (see Ranker._both_sides).
+    mode = TRAINED if ranker.model is not None else "cold-start score"
+    return mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
 
 
 def _id(key: str) -> int:
@@ -252,4 +254,4 @@ def pair_fits(
     for team_id in team_ids:
         for key, value in ranker.both_sides(team_key(team_id), keys).items():
             fits[(team_id, _id(key))] = value
-    return ranker.mode, fits
+    return (TRAINED if ranker.model is not None else "cold-start score"), fits

@@ -41,7 +41,10 @@ def test_recommendations_come_with_reasons_in_the_viewers_language(client: Clien
     zh = client.get(
         f"/api/v1/teams/{world.team1.id}/recommendations?kind=mentor", headers={"Accept-Language": "zh"}
     ).json
-    assert en["mode"] == "cold start (content and graph)"
+    assert en["mode"] == "cold-start score"
+    assert en["ranker"]["served"] == "cold-start score" and en["ranker"]["label"] == "cold-start score"
+    assert en["ranker"]["selected_on_validation"] is False
+    assert zh["ranker"]["label"] == "冷启动评分（内容与图）"
     assert [i["name_en"] for i in en["items"]] == ["Li · machine vision mentor"]
     assert "Shared capabilities: machine vision" in [r["text"] for r in en["items"][0]["reasons"]]
     assert "共同能力：机器视觉" in [r["text"] for r in zh["items"][0]["reasons"]]

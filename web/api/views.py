@@ -16,7 +16,7 @@ from web.api import route, schemas
 from web.db import commit, get_session
 from web.extensions import limiter, login_limit
 from web.realtime import broadcasts
-from web.recommendations import model_folder, reasons_out
+from web.recommendations import mode_label, model_folder, reasons_out
 from web.security import current_principal, require_user
 
 # Users and tokens ---------------------------------------------------------------------------------
@@ -461,8 +461,12 @@ def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> A
     mode, found = matching.recommend_for_team(
         get_session(), current_principal(), team_id, kinds=query.kind, k=query.k, model_folder=model_folder()
     )
+    ranker = matching.ranker_summary(get_session(), model_folder=model_folder())
     return {
         "mode": mode,
+        # Which scorer served this team, its name in the viewer's language, and what serves warm and
+        # cold teams with the validation figures each was chosen on.
+        "ranker": {**ranker, "served": mode, "label": mode_label(mode)},
         "items": [
             {**catalogue.summary(s.resource), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
             for s in found
