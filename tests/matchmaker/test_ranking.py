@@ -310,3 +310,67 @@ def test_losses_beyond_noise_are_found_per_team() -> None:
     by, beyond = shortfall(served, mixed)
     assert by == pytest.approx(0.025) and not beyond
     assert shortfall(better, served)[0] < 0
+
+
+def test_shared_words_leave_out_stop_words_and_bare_numbers() -> None:
+    data = Dataset(
+        teams={"t": team("t", "the 150 wafer bonding of the lidar", set()), "u": team("u", "zz", set())},
+        resources={
+            "fit": resource("fit", "the 150 wafer bonding station of the lab", set(), kind="equipment"),
+            "far": resource("far", "zebrafish tanks", set(), kind="equipment"),
+        },
+    )
+    signals = Signals(data, now=NOW)
+    words = Ranker(signals)._shared_words("t", signals.res_pos["fit"])
+    assert words and set(words) <= {"wafer", "bonding"}
+    best = Ranker(signals).recommend("t", k=1)[0]
+    content = next(r for r in best.reasons if r.feature == "content")
+    assert "the" not in content.en.split() and "150" not in content.en
+
+
+class FundMinded:
+    """A stand-in model whose score rises most with a fund's round and ticket fit."""
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        columns = [FEATURES.index(n) for n in ("round_fit", "ticket_fit", "content", "tag_fit")]
+        p = np.clip(0.2 + 0.1 * x[:, columns].sum(axis=1), 0.0, 1.0)
+        return np.column_stack([1 - p, p])
+
+
+def test_why_not_never_holds_equipment_back_by_a_funds_round_or_ticket() -> None:
+    data = Dataset(
+        teams={"t": team("t", "seed money for lidar", {"lidar"}, round="seed", ask="300")},
+        resources={
+            "sem": resource("sem", "electron microscope", {"sem"}, kind="equipment"),
+            **{
+                f"f{i}": resource(
+                    f"f{i}",
+                    "lidar fund",
+                    {"lidar"},
+                    kind="fund",
+                    rounds="seed",
+                    ticket_min="100",
+                    ticket_max="500",
+                )
+                for i in range(12)
+            },
+        },
+    )
+    trained = Selection(Choice("trained model"), Choice("trained model"))
+    answer = Ranker(Signals(data, now=NOW), FundMinded(), trained).explain_absence("t", "sem")  # type: ignore[arg-type]
+    assert answer["rank"] == 13
+    held_back = {r.feature for r in answer["held_back_by"]}  # type: ignore[attr-defined]
+    assert held_back and not held_back & {"round_fit", "ticket_fit"}
+
+
+def test_exited_teams_are_never_offered_to_mentors_and_stages_read_in_chinese() -> None:
+    data = Dataset(
+        teams={
+            "gone": team("gone", "machine vision", {"mv"}, stage="exited"),
+            "here": team("here", "machine vision", {"mv"}, stage="accelerator"),
+        },
+        resources={"m": resource("m", "machine vision mentor", {"mv"})},
+    )
+    found = Ranker(Signals(data, now=NOW)).teams_for("m")
+    assert [r.resource for r in found] == ["here"]
+    assert "处于加速器阶段" in [r.zh for r in found[0].reasons]
