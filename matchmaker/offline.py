@@ -81,12 +81,11 @@ def _fair(ranker: Ranker, k: int) -> ev.Ranker:
 
 
 def _wide(ranker: Ranker, exclude_seen: bool) -> ev.Ranker:
-    """All retrieved candidates, and enough more that removing the team's seen ones leaves a full list."""
-    s = ranker.signals
+    """The retrieved candidates in served order; with ``exclude_seen`` retrieved from the unseen only."""
 
     def ranked(team: str) -> list[str]:
-        extra = int(s.use.getrow(s.team_pos[team]).nnz) if exclude_seen and team in s.team_pos else 0
-        return [r.resource for r in ranker.recommend(team, k=None, explain=False)][: 200 + extra]
+        found = ranker.recommend(team, k=None, explain=False, exclude_seen=exclude_seen)
+        return [r.resource for r in found]
 
     return ranked
 

@@ -187,6 +187,13 @@ class Signals:
             for stage, counts in stage_kinds.items()
         }
 
+    def unseen(self, team: str, pool: np.ndarray) -> np.ndarray:
+        """The positions of ``pool`` the team has no use of on record."""
+        t = self.team_pos[team]
+        used = self.use.indices[self.use.indptr[t] : self.use.indptr[t + 1]]
+        kept: np.ndarray = pool[~np.isin(pool, used)]
+        return kept
+
     def is_warm(self, team: str) -> bool:
         return team in self.team_pos and bool(self.warm[self.team_pos[team]])
 
@@ -531,15 +538,19 @@ class Ranker:
         k: int | None = 10,
         explain: bool = True,
         fair: bool = False,
+        exclude_seen: bool = False,
     ) -> list[Recommendation]:
         """The team's best ``k`` (diversified for the scorers that read text). With ``fair``, the list
-        is the team's share of its space's exposure-capped plan (see :mod:`matchmaker.exposure`)."""
+        is the team's share of its space's exposure-capped plan (see :mod:`matchmaker.exposure`); with
+        ``exclude_seen``, only resources the team has not used are retrieved."""
         s = self.signals
         if team not in s.team_pos:
             return []
         pool = self.pool(team)
         if kinds:
             pool = pool[np.isin(s.kinds[pool], list(kinds))]
+        if exclude_seen:
+            pool = s.unseen(team, pool)
         positions = s.candidates(team, pool)
         name = self.served_by(team)
         predict = self.scorer(name)
@@ -1033,17 +1044,12 @@ def validate(
     totals = dict.fromkeys(names, 0.0)
     counted = 0
     for team in teams:
-        pool = ranker.pool(team)
-        seen = set(s.use.getrow(s.team_pos[team]).indices.tolist()) if exclude_seen else set()
-        wanted = {r: v for r, v in relevance.get(team, {}).items() if r in s.res_pos}
-        wanted = {r: v for r, v in wanted.items() if s.res_pos[r] not in seen}
+        pool = s.unseen(team, ranker.pool(team)) if exclude_seen else ranker.pool(team)
+        allowed = {s.resource_ids[p] for p in pool}
+        wanted = {r: v for r, v in relevance.get(team, {}).items() if r in allowed}
         if not wanted:
             continue
-        positions = s.candidates(team, pool, limit=RETRIEVE + len(seen))
-        if seen:
-            positions = positions[~np.isin(positions, list(seen))]
-        if len(positions) == 0:
-            continue
+        positions = s.candidates(team, pool)
         x = s.features(team, positions)
         counted += 1
         for name in names:
