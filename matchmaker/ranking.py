@@ -43,7 +43,7 @@ FEATURES = (
     "popularity_30d",
     "popularity_90d",
     "stage_popularity",  # positive uses in the last 90 days by teams at the team's stage (log scale)
-    "reach",  # how many teams have used it (log scale): popularity that one heavy user cannot inflate
+    "reach",  # how many teams had a positive outcome with it (log scale): one heavy user cannot inflate it
     "kind_share",  # how much teams at this stage use this kind of resource
     "quality",  # the resource's mean outcome label so far
     "round_fit",  # a fund invests in the round the team seeks (1/0; -1 for other kinds)
@@ -80,6 +80,8 @@ class Recommendation:
     resource: str
     score: float
     reasons: tuple[Reason, ...] = field(default=())
+    # For two-sided lists: (the team's side, the resource's side) whose harmonic mean is ``score``.
+    sides: tuple[float, float] | None = None
 
 
 class Signals:
@@ -146,7 +148,6 @@ class Signals:
         )
         self.use = self.graph.biadjacency()  # teams x resources, decayed weights
         self.popularity = np.log1p(np.asarray(self.use.sum(axis=0)).ravel())
-        self.reach = np.log1p(np.diff(self.use.tocsc().indptr).astype(float))
         # A team is warm when it has any use on record; cold teams are served by the cold choice.
         self.warm = np.diff(self.use.indptr) > 0
 
@@ -165,6 +166,9 @@ class Signals:
             stage: np.log1p(np.bincount(res_of[last & (stage_of == stage)], minlength=n_res).astype(float))
             for stage in set(stage_of.tolist())
         }
+        # Reach: how many teams had a positive outcome with it (one heavy user cannot inflate it).
+        distinct = np.unique(team_of.astype(np.int64) * n_res + res_of) if len(res_of) else np.zeros(0, int)
+        self.reach = np.log1p(np.bincount(distinct % max(n_res, 1), minlength=n_res).astype(float))
         latest = ages <= RECENT_DAYS
         self.team_recent = sparse.csr_matrix(
             (np.ones(int(latest.sum())), (team_of[latest], res_of[latest])), shape=(n_teams, n_res)
@@ -660,13 +664,15 @@ class Ranker:
         if not teams:
             return []
         x = np.vstack([s.features(t, position) for t in teams])
-        both = self._both_sides(x)
+        team_side, resource_side = self._sides(x)
+        both = _harmonic(team_side, resource_side)
         order = np.lexsort((np.arange(len(teams)), -both))[:k]
         return [
             Recommendation(
                 teams[i],
                 float(both[i]),
                 _team_reasons(s.data.teams[teams[i]], s.data.resources[resource], x[i], s.tag_labels),
+                (float(team_side[i]), float(resource_side[i])),
             )
             for i in order
             if both[i] > 0
@@ -683,16 +689,19 @@ class Ranker:
         return {r: float(v) for r, v in zip(known, self._both_sides(x), strict=True)}
 
     def _both_sides(self, x: np.ndarray) -> np.ndarray:
-        """Rows of pair features → the harmonic mean of the team's side (its fit score, in [0, 1]) and
-        the resource's side (content and tag fit, and for funds the round and ticket)."""
-        team_side = self._fit(x)
+        """Rows of pair features → the harmonic mean of the two sides (see :meth:`_sides`)."""
+        return _harmonic(*self._sides(x))
+
+    def _sides(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of pair features → the team's side (its fit score, in [0, 1]) and the resource's side
+        (content and tag fit, and for funds the round and ticket)."""
+        team_side = np.clip(self._fit(x), 0.0, 1.0)
         content = x[:, _F["content"]]
         fit = 0.5 * content / max(float(content.max()), 1e-9) + 0.5 * x[:, _F["tag_fit"]]
         for name in ("round_fit", "ticket_fit"):
             column = x[:, _F[name]]
             fit = np.where(column >= 0, fit * (0.5 + 0.5 * column), fit)
-        both: np.ndarray = np.clip(2 * team_side * fit / np.maximum(team_side + fit, 1e-9), 0.0, 1.0)
-        return both
+        return team_side, np.clip(fit, 0.0, 1.0)
 
     def _fit(self, x: np.ndarray) -> np.ndarray:
         """A fit score in [0, 1] for pairs (the trained model's probability, else the cold-start score)."""
@@ -875,6 +884,11 @@ _FEATURE_NAMES = {
     "round_fit": ("the round it invests in", "投资轮次"),
     "ticket_fit": ("its ticket size", "投资金额范围"),
 }
+
+
+def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    both: np.ndarray = np.clip(2 * a * b / np.maximum(a + b, 1e-9), 0.0, 1.0)
+    return both
 
 
 def _held_back(feature: str, value: float, cutoff: float) -> Reason:

@@ -115,6 +115,7 @@ class TeamSuggestion:
     team: Team
     score: float
     reasons: tuple[Reason, ...]
+    sides: tuple[float, float] | None = None  # the team's side and the resource's, blended in score
 
 
 class _RankerCache:
@@ -232,7 +233,7 @@ def teams_for_resource(
     }
     # Both sides' fit uses the trained model's probability when there is one (see Ranker._both_sides).
     mode = TRAINED if ranker.model is not None else "cold-start score"
-    return mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+    return mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons, x.sides) for x in found]
 
 
 def _id(key: str) -> int:

@@ -87,6 +87,9 @@ def test_a_mentor_sees_the_teams_that_fit_both_ways(
         names = [i["name_en"] for i in response.json["items"]]
         assert names[0] == "Vision chip"  # shares the machine-vision capability
         assert all(0 < i["score"] <= 1 for i in response.json["items"])
+        for item in response.json["items"]:  # the score is the harmonic mean of the two sides shown
+            a, b = item["team_side"], item["resource_side"]
+            assert item["score"] == pytest.approx(2 * a * b / (a + b), abs=1e-3)
 
 
 def test_bad_recommendation_parameters_are_refused(client: Client, world: World) -> None:

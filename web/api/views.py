@@ -503,7 +503,14 @@ def recommended_teams(resource_id: int, query: schemas.TopParams) -> Any:
     return {
         "mode": mode,
         "items": [
-            {**teams.summary(s.team), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
+            {
+                **teams.summary(s.team),
+                "score": round(s.score, 4),
+                # Both sides' fit, of which the score is the harmonic mean.
+                "team_side": round(s.sides[0], 4) if s.sides else None,
+                "resource_side": round(s.sides[1], 4) if s.sides else None,
+                "reasons": reasons_out(s.reasons),
+            }
             for s in found
         ],
     }
