@@ -55,7 +55,15 @@ RECENT_DAYS = 30  # the team's own recent activity
 NEIGHBOURS = 50  # most similar items kept per item for the collaborative score
 RETRIEVE = 200  # candidates re-ranked per query
 # Share of the retrieval budget per source; what is left is filled by recent popularity.
-SOURCES = (("stage_popularity", 0.2), ("neighbours", 0.2), ("walk", 0.15), ("content", 0.2))
+SOURCES = (
+    ("stage_popularity", 0.1),
+    ("recent_popularity", 0.1),
+    ("reach", 0.1),
+    ("popularity", 0.1),
+    ("neighbours", 0.2),
+    ("walk", 0.15),
+    ("content", 0.15),
+)
 # "Does not apply" (a mentor has no ticket range; an unused resource has no record yet). A value below
 # every real one rather than NaN: the trees split on it just the same, and columns are never all-NaN.
 NOT_APPLICABLE = -1.0
@@ -64,7 +72,7 @@ DIVERSITY = 0.2
 HALF_LIFE_DAYS = 180.0
 # Share of the training history kept back to choose the scorer that serves (see select()).
 VALIDATION = 0.15
-MAX_VALIDATION_TEAMS = 1500
+MAX_VALIDATION_TEAMS = 1000
 COLD_FRACTION = 0.25
 
 
@@ -216,16 +224,22 @@ class Signals:
 
     def candidates(self, team: str, pool: np.ndarray | None = None, limit: int = RETRIEVE) -> np.ndarray:
         """About ``limit`` resource positions that always carry the strong simple signals: the best by
-        recent popularity at the team's stage, by the collaborative score, by graph walk and by content
-        (each only where it has something to say), everything the team already used, and the rest of
-        the budget by recent popularity. ``pool`` restricts the choice (e.g. to the team's space)."""
+        recent popularity (overall and at the team's stage), by reach, by decayed popularity, by the
+        collaborative score, by graph walk and by content (each only where it has something to say),
+        everything the team already used, and the rest of the budget by recent popularity. So every
+        simple scorer's own top list is among the candidates. ``pool`` restricts the choice (e.g. to
+        the team's space)."""
         allowed = pool if pool is not None else np.arange(len(self.resource_ids))
         if len(allowed) <= limit:
             return allowed
         t = self.team_pos[team]
         content, walk, neighbours = (row[allowed] for row in self._rows(t))
+        recent = self.recent[30][allowed] + 0.1 * self.recent[90][allowed]
         by_source = {
             "stage_popularity": self.stage_row(team)[allowed],
+            "recent_popularity": recent + 0.05 * self.recent[7][allowed],
+            "reach": self.reach[allowed],
+            "popularity": self.popularity[allowed],
             "neighbours": neighbours,
             "walk": walk,
             "content": content,
@@ -237,7 +251,6 @@ class Signals:
             picked.append(allowed[top[score[top] > 0]])
         chosen = np.unique(np.concatenate(picked))
         if len(chosen) < limit:
-            recent = self.recent[30][allowed] + 0.1 * self.recent[90][allowed]
             rest = allowed[self.order(allowed, recent)]
             rest = rest[~np.isin(rest, chosen)][: limit - len(chosen)]
             chosen = np.concatenate([chosen, rest])
@@ -964,10 +977,10 @@ def _one_thread() -> Any:
 #     candidates without outweighing the catalogue.
 # A positive weighs 1. At most MAX_TEAMS_PER_WINDOW teams (a random sample) give pairs per window.
 TRAIN_WINDOWS = (0.45, 0.3, 0.15)
-UNIFORM_NEGATIVES = 60
-HARD_NEGATIVES = 30
+UNIFORM_NEGATIVES = 50
+HARD_NEGATIVES = 25
 HARD_WEIGHT = 0.5
-MAX_TEAMS_PER_WINDOW = 2500
+MAX_TEAMS_PER_WINDOW = 1500
 
 
 def training_pairs(
@@ -1049,14 +1062,14 @@ def validate(
     *,
     k: int = 10,
     exclude_seen: bool = False,
-) -> dict[str, float]:
-    """Mean NDCG@k of every scorer on ``later``'s positives of ``teams``, each team's list ranked
-    from the same candidates and ordered as it would be served."""
+) -> dict[str, np.ndarray]:
+    """Every scorer's NDCG@k per team on ``later``'s positives of ``teams`` (teams with nothing
+    positive in their pool are left out), each team's list ranked from the same candidates and
+    ordered as it would be served."""
     s = ranker.signals
     relevance = later.positives()
     names = [n for n in SCORERS if n != TRAINED or ranker.model is not None]
-    totals = dict.fromkeys(names, 0.0)
-    counted = 0
+    found: dict[str, list[float]] = {name: [] for name in names}
     for team in teams:
         pool = s.unseen(team, ranker.pool(team)) if exclude_seen else ranker.pool(team)
         allowed = {s.resource_ids[p] for p in pool}
@@ -1065,23 +1078,42 @@ def validate(
             continue
         positions = s.candidates(team, pool)
         x = s.features(team, positions)
-        counted += 1
         for name in names:
             scores = ranker.scorer(name)(x)
             order = ranker._ordered(name, positions, scores, k)
             ranked = [s.resource_ids[p] for p in positions[order]]
-            totals[name] += ndcg_at_k(ranked, wanted, k)
-    return {name: total / counted for name, total in totals.items()} if counted else {}
+            found[name].append(ndcg_at_k(ranked, wanted, k))
+    return {name: np.array(values) for name, values in found.items() if values}
+
+
+def _choose(per_team: Mapping[str, np.ndarray], fallback: str) -> Choice:
+    """The simplest scorer whose mean NDCG on validation is within noise of the best one's (two
+    standard errors of the paired per-team difference): a simpler scorer that is as good as far as
+    the validation period can tell is the safer one to serve, since its advantage cannot be luck."""
+    if not per_team:
+        return Choice(fallback)
+    means = {name: float(values.mean()) for name, values in per_team.items()}
+    best = max(means, key=lambda n: means[n])
+    served = best
+    for name in (*SIMPLE_SCORERS, TRAINED):
+        if name not in per_team:
+            continue
+        gap = per_team[best] - per_team[name]
+        noise = 2 * float(gap.std(ddof=1)) / math.sqrt(len(gap)) if len(gap) > 1 else 0.0
+        if float(gap.mean()) <= noise:
+            served = name
+            break
+    return Choice(served, means, len(per_team[best]))
 
 
 def select(
     data: Dataset, *, seed: int = 0, exclude_seen: bool = False, validation: float = VALIDATION
 ) -> tuple[Selection, HistGradientBoostingClassifier | None]:
     """Choose the scorer that serves warm and cold teams: fit the model on the history before the
-    validation period, score every scorer on the period, keep the best per group (ties go to the
-    simpler scorer). Cold teams are those without history before the period; when there are few, a
-    quarter of the warm ones have their history hidden to stand in for them. Returns the choice and
-    the model fitted before the period (None when there was too little to fit)."""
+    validation period, score every scorer on the period, keep per group the simplest one within noise
+    of the best (see :func:`_choose`). Cold teams are those without history before the period; when
+    there are few, a quarter of the warm ones have their history hidden to stand in for them. Returns
+    the choice and the model fitted before the period (None when there was too little to fit)."""
     earlier, later = time_split(data, validation)
     model = fit_model(earlier, seed=seed)
     signals = Signals(earlier)
@@ -1095,29 +1127,14 @@ def select(
         warm = [t for t in warm if t not in set(hidden)]
     warm = _at_most(rng, warm, MAX_VALIDATION_TEAMS)
     cold = _at_most(rng, cold + hidden, MAX_VALIDATION_TEAMS)
-    warm_figures = validate(Ranker(signals, model), later, warm, exclude_seen=exclude_seen)
+    warm_scores = validate(Ranker(signals, model), later, warm, exclude_seen=exclude_seen)
     cold_signals = signals
     if hidden:
         gone = set(hidden)
         cold_signals = Signals(earlier.with_events(tuple(e for e in earlier.events if e.team not in gone)))
-    cold_figures = validate(Ranker(cold_signals, model), later, cold, exclude_seen=exclude_seen)
+    cold_scores = validate(Ranker(cold_signals, model), later, cold, exclude_seen=exclude_seen)
     fallback = TRAINED if model is not None else "cold-start score"
-    return (
-        Selection(
-            Choice(_best(warm_figures, fallback), warm_figures, len(warm)),
-            Choice(_best(cold_figures, "cold-start score"), cold_figures, len(cold)),
-        ),
-        model,
-    )
-
-
-def _best(figures: Mapping[str, float], fallback: str) -> str:
-    if not figures:
-        return fallback
-    # Simple scorers first, so a tie (within rounding) never goes to the model.
-    order = [n for n in (*SIMPLE_SCORERS, TRAINED) if n in figures]
-    top = max(figures.values())
-    return next(n for n in order if figures[n] >= top - 1e-9)
+    return Selection(_choose(warm_scores, fallback), _choose(cold_scores, "cold-start score")), model
 
 
 def _at_most(rng: random.Random, teams: list[str], n: int) -> list[str]:
