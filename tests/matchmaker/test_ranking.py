@@ -21,6 +21,7 @@ from matchmaker.ranking import (
     Ranker,
     Selection,
     Signals,
+    _choose,
     load_latest_model,
     negative_sample,
     save_model,
@@ -374,3 +375,16 @@ def test_exited_teams_are_never_offered_to_mentors_and_stages_read_in_chinese() 
     found = Ranker(Signals(data, now=NOW)).teams_for("m")
     assert [r.resource for r in found] == ["here"]
     assert "处于加速器阶段" in [r.zh for r in found[0].reasons]
+
+
+def test_the_choice_goes_to_the_simplest_scorer_within_noise_of_the_best() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.2, 0.6, size=60)
+    noisy = base + rng.normal(0, 0.05, size=60)  # about as good as the model
+    per_team = {"trained model": base + 0.005, "popularity": noisy, "content": base - 0.2}
+    choice = _choose(per_team, "cold-start score")
+    assert choice.served == "popularity" and choice.teams == 60
+    assert choice.validation["trained model"] == pytest.approx(float((base + 0.005).mean()))
+    clearly_better = {"trained model": base + 0.1, "popularity": noisy, "content": base - 0.2}
+    assert _choose(clearly_better, "cold-start score").served == "trained model"
+    assert _choose({}, "cold-start score") == Choice("cold-start score")
