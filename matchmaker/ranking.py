@@ -408,10 +408,11 @@ def _columns(**weights: float) -> Callable[[np.ndarray], np.ndarray]:
 
 # The simple scorers a trained model must beat to be served; each is also a baseline of `evaluate`.
 # Secondary terms only order what the first one leaves tied.
-# In order of simplicity: a tie on validation goes to the earlier one.
+# In order of preference: a tie on validation goes to the earlier one. Reach comes first since the
+# metrics count each team once, as reach does, while use counts let a few heavy users decide.
 SIMPLE_SCORERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "popularity": _columns(popularity=1.0),
     "reach": _columns(reach=1.0, popularity=0.01),
+    "popularity": _columns(popularity=1.0),
     "recent popularity": _columns(popularity_30d=1.0, popularity_90d=0.1, popularity_7d=0.05),
     "stage popularity": _columns(stage_popularity=1.0, popularity_30d=0.1),
     "collaborative": _columns(neighbours=1.0, popularity_90d=0.01),
