@@ -71,7 +71,7 @@ NOT_APPLICABLE = -1.0
 DIVERSITY = 0.2
 HALF_LIFE_DAYS = 180.0
 # Share of the training history kept back to choose the scorer that serves (see select()).
-VALIDATION = 0.15
+VALIDATION = 0.15  # equal to the last training cut, so the windows are shared (see train())
 MAX_VALIDATION_TEAMS = 1000
 COLD_FRACTION = 0.25
 
@@ -977,26 +977,45 @@ def _one_thread() -> Any:
 #     order at serving time), each weighted HARD_WEIGHT, so they sharpen the order among good
 #     candidates without outweighing the catalogue.
 # A positive weighs 1. At most MAX_TEAMS_PER_WINDOW teams (a random sample) give pairs per window.
-TRAIN_WINDOWS = (0.45, 0.3, 0.15)
+# Cuts of the history, as the share of events after each; a window's labels run to the next cut.
+TRAIN_WINDOWS = (0.6, 0.45, 0.3, 0.15)
 UNIFORM_NEGATIVES = 50
 HARD_NEGATIVES = 25
 HARD_WEIGHT = 0.5
 MAX_TEAMS_PER_WINDOW = 1500
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def training_pairs(
-    data: Dataset, *, windows: Sequence[float] = TRAIN_WINDOWS, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _windows(data: Dataset, fractions: Sequence[float]) -> list[tuple[Dataset, Dataset]]:
+    """(older, newer) per cut: the events before it, and those from it to the next cut (the last to
+    the end). Cuts are placed as :func:`time_split` places them."""
+    events = sorted(data.events, key=lambda e: e.at)
+    n = len(events)
+    if n < 2:
+        return []
+    cuts = [events[n - min(n - 1, max(1, round(n * f)))].at for f in sorted(fractions, reverse=True)]
+    out = []
+    for i, cut in enumerate(cuts):
+        end = cuts[i + 1] if i + 1 < len(cuts) else None
+        older = tuple(e for e in events if e.at < cut)
+        newer = tuple(e for e in events if e.at >= cut and (end is None or e.at < end))
+        out.append((data.with_events(older), data.with_events(newer)))
+    return out
+
+
+def training_pairs(data: Dataset, *, windows: Sequence[float] = TRAIN_WINDOWS[1:], seed: int = 0) -> Pairs:
     """Features, labels and sample weights over rolling windows (see the notes above)."""
-    xs, ys, ws = [], [], []
-    for fraction in windows:
-        older, rest = time_split(data, fraction)
-        newer = time_split(rest, 0.5)[0] if fraction > 0.2 else rest
-        x, y, w = _window_pairs(older, newer, seed=seed)
-        xs.append(x)
-        ys.append(y)
-        ws.append(w)
-    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+    return _stack([_window(older, newer, seed=seed)[1] for older, newer in _windows(data, windows)])
+
+
+def _stack(parts: Sequence[Pairs]) -> Pairs:
+    if not parts:
+        return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0)
+    return (
+        np.vstack([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
 
 
 def negative_sample(
@@ -1013,7 +1032,12 @@ def negative_sample(
     return np.concatenate([uniform, hard]).astype(int), weights
 
 
-def _window_pairs(older: Dataset, newer: Dataset, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _window_pairs(older: Dataset, newer: Dataset, *, seed: int) -> Pairs:
+    return _window(older, newer, seed=seed)[1]
+
+
+def _window(older: Dataset, newer: Dataset, *, seed: int) -> tuple[Signals, Pairs]:
+    """The signals of ``older`` and the training pairs its teams' positives in ``newer`` give."""
     signals = Signals(older)
     ranker = Ranker(signals)
     rng = np.random.default_rng(seed)
@@ -1033,13 +1057,17 @@ def _window_pairs(older: Dataset, newer: Dataset, *, seed: int) -> tuple[np.ndar
         ys.append(np.concatenate([np.ones(len(pos)), np.zeros(len(negatives))]))
         ws.append(np.concatenate([np.ones(len(pos)), weights]))
     if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0)
-    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+        return signals, (np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0))
+    return signals, (np.vstack(xs), np.concatenate(ys), np.concatenate(ws))
 
 
 def fit_model(data: Dataset, *, seed: int = 0) -> HistGradientBoostingClassifier | None:
     """The re-ranking model fitted on ``data``'s rolling windows, or None with too little to learn."""
-    x, y, w = training_pairs(data, seed=seed)
+    return _fit(training_pairs(data, seed=seed), seed=seed)
+
+
+def _fit(pairs: Pairs, *, seed: int) -> HistGradientBoostingClassifier | None:
+    x, y, w = pairs
     if len(set(y.tolist())) < 2 or int(y.sum()) < 20:
         return None
     # Small, regularised trees: a few thousand positives at demo scale.
@@ -1117,7 +1145,18 @@ def select(
     the choice and the model fitted before the period (None when there was too little to fit)."""
     earlier, later = time_split(data, validation)
     model = fit_model(earlier, seed=seed)
-    signals = Signals(earlier)
+    return _select(earlier, later, Signals(earlier), model, seed=seed, exclude_seen=exclude_seen), model
+
+
+def _select(
+    earlier: Dataset,
+    later: Dataset,
+    signals: Signals,
+    model: HistGradientBoostingClassifier | None,
+    *,
+    seed: int,
+    exclude_seen: bool,
+) -> Selection:
     rng = random.Random(seed)  # noqa: S311 -- a sample of teams, not a secret
     evaluated = sorted(t for t in later.positives() if t in signals.team_pos)
     warm = [t for t in evaluated if signals.is_warm(t)]
@@ -1135,7 +1174,7 @@ def select(
         cold_signals = Signals(earlier.with_events(tuple(e for e in earlier.events if e.team not in gone)))
     cold_scores = validate(Ranker(cold_signals, model), later, cold, exclude_seen=exclude_seen)
     fallback = TRAINED if model is not None else "cold-start score"
-    return Selection(_choose(warm_scores, fallback), _choose(cold_scores, "cold-start score")), model
+    return Selection(_choose(warm_scores, fallback), _choose(cold_scores, "cold-start score"))
 
 
 def _at_most(rng: random.Random, teams: list[str], n: int) -> list[str]:
@@ -1149,11 +1188,24 @@ def train(
     exclude_seen: bool = False,
     tag_labels: Mapping[str, tuple[str, str]] | None = None,
 ) -> Ranker:
-    """Choose the serving scorers on a validation period (see :func:`select`), refit the model on all of
+    """Choose the serving scorers on a validation period (see :func:`select`), fit the model on all of
     ``data`` (it serves the groups that chose it, and both-sides fit for mentors and investors), and
-    return a ranker serving from all of it."""
-    selection, _ = select(data, seed=seed, exclude_seen=exclude_seen)
-    model = fit_model(data, seed=seed)
+    return a ranker serving from all of it.
+
+    The training windows are cut once and shared: the model judged on the validation period learns
+    from the first three (their labels end where the period starts), the model served from the last
+    three; the last window's older part is the history before the period, so its signals serve the
+    validation too."""
+    windows = _windows(data, TRAIN_WINDOWS)
+    if len(windows) < len(TRAIN_WINDOWS):
+        selection, _ = select(data, seed=seed, exclude_seen=exclude_seen)
+        model = fit_model(data, seed=seed)
+    else:
+        built = [_window(older, newer, seed=seed) for older, newer in windows]
+        earlier, later = windows[-1]
+        before = _fit(_stack([pairs for _, pairs in built[:-1]]), seed=seed)
+        selection = _select(earlier, later, built[-1][0], before, seed=seed, exclude_seen=exclude_seen)
+        model = _fit(_stack([pairs for _, pairs in built[1:]]), seed=seed)
     if model is None and TRAINED in (selection.warm.served, selection.cold.served):
         # Cannot happen with more data than the fit before the validation period had; be safe anyway.
         selection = Selection(
