@@ -185,6 +185,7 @@ def test_a_saved_model_loads_back_and_ranks_the_same(tmp_path: Path) -> None:
     assert Ranker(ranker.signals, model, selection).rank("t0") == ranker.rank("t0")
 
 
+@pytest.mark.slow
 def test_a_model_with_other_features_is_not_loaded(tmp_path: Path) -> None:
     ranker = train(synthetic(seed=3))
     path = save_model(ranker, tmp_path, trained_on="synthetic")

@@ -65,6 +65,7 @@ def test_user_create_with_a_role(runner: CliRunner) -> None:
     assert "Traceback" not in weak.output
 
 
+@pytest.mark.slow
 def test_evaluate_and_train_on_the_demo_history(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(main, ["seed", "ic-design"])
     evaluated = runner.invoke(main, ["evaluate"])
