@@ -7,7 +7,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,28 @@ LABELS: dict[tuple[str, str], float] = {
     ("booking", "*"): 0.0,  # no_show, cancelled, anything else unknown
     ("task_bid", "*"): 0.5,  # interest, not yet success
     ("decline", "*"): 0.0,
+    # Generic kinds, for data sets from elsewhere. A "rating" is an explicit judgement on the 1-5 scale
+    # (rescale other scales before loading): 4-5 is a good match (2), 3 a middling one (1), 1-2 none (0);
+    # `evaluate --positive-min-rating N` moves that line. An "interaction" is any implicit use (a view,
+    # a click, a purchase) and counts 1, like a completed booking.
+    ("rating", "rated 4-5"): 2.0,
+    ("rating", "rated 3"): 1.0,
+    ("rating", "rated 1-2"): 0.0,
+    ("rating", "*"): 1.0,  # a rating row without its rating: taken as plain use
+    ("interaction", "*"): 1.0,
     ("*", "declined"): 0.0,
     ("*", "ignored"): 0.0,
     ("*", "no_show"): 0.0,
     ("*", "cancelled"): 0.0,
 }
+
+
+# Every interaction kind the engine knows: the platform's own and the generic ones. A data set naming
+# any other kind is refused on load (file and line named), since its rows would silently count for nothing.
+KNOWN_KINDS: tuple[str, ...] = tuple(sorted({kind for kind, _ in LABELS if kind != "*"}))
+RATING_SCALE = (1.0, 5.0)
+# The outcome a rating below --positive-min-rating is given: no evidence of a match, and no graph edge.
+BELOW_THRESHOLD = "declined"
 
 
 def rating_band(rating: float) -> str:
@@ -361,13 +378,34 @@ def _event(
     kind = _text(path, line, row, "kind")
     if not kind:
         raise _line_error(path, line, "kind", "the kind is empty.", "互动类型为空。")
+    if kind not in KNOWN_KINDS:
+        known = ", ".join(KNOWN_KINDS)
+        raise _line_error(
+            path,
+            line,
+            "kind",
+            f"the kind {kind!r} is not one the engine knows ({known}); for other data use 'rating' "
+            "(with a rating from 1 to 5) or 'interaction' (any implicit use).",
+            f"互动类型 {kind!r} 无法识别（可用：{known}）；其他数据请用 'rating'（评分 1–5）"
+            "或 'interaction'（任何隐式使用）。",
+        )
+    rating = _number(path, line, row, "rating")
+    low, high = RATING_SCALE
+    if kind == "rating" and rating is not None and not low <= rating <= high:
+        raise _line_error(
+            path,
+            line,
+            "rating",
+            f"the rating {rating:g} is outside the 1-5 scale; rescale it before loading.",
+            f"评分 {rating:g} 不在 1–5 范围内，请先换算。",
+        )
     return Event(
         team=team,
         resource=resource,
         at=_timestamp(path, line, row),
         kind=kind,
         outcome=_text(path, line, row, "outcome"),
-        rating=_number(path, line, row, "rating"),
+        rating=rating,
         quantity=_number(path, line, row, "quantity") or 0.0,
     )
 
@@ -393,6 +431,23 @@ def time_split(dataset: Dataset, holdout_fraction: float = 0.2) -> tuple[Dataset
     train = tuple(e for e in events if e.at < cut)
     test = tuple(e for e in events if e.at >= cut)
     return dataset.with_events(train), dataset.with_events(test)
+
+
+def with_positive_min_rating(dataset: Dataset, minimum: float) -> Dataset:
+    """The data set with ratings read against a threshold: a rated event below ``minimum`` becomes a
+    decline (not positive, no edge); one at or above it is positive, keeping its graded label when that
+    is above 0 and counting 1 otherwise. Unrated events are unchanged."""
+    events = []
+    for event in dataset.events:
+        if event.rating is None:
+            events.append(event)
+        elif event.rating < minimum:
+            events.append(replace(event, outcome=BELOW_THRESHOLD))
+        elif label(event) <= 0:
+            events.append(replace(event, kind="interaction", outcome="", rating=None))
+        else:
+            events.append(event)
+    return dataset.with_events(tuple(events))
 
 
 def cold_start_teams(train: Dataset, test: Dataset) -> set[str]:

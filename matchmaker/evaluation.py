@@ -9,6 +9,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+from scipy import sparse
+
 from matchmaker.datasets import Dataset, Event, label
 
 # A ranker orders resource ids for one team id, best first. It should return every candidate; evaluate()
@@ -251,6 +254,73 @@ def popularity_ranker(
     return rank
 
 
+def recent_popularity_ranker(
+    train: Dataset,
+    days: float = 30.0,
+    *,
+    candidates: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> Ranker:
+    """The same list for every team: candidates by their positive events in the last ``days`` before
+    ``now`` (default: the latest event), ties by all-time positive events, then candidate order."""
+    pool = _candidate_list(train, candidates)
+    events = [e for e in train.events if label(e) > 0]
+    reference = now if now is not None else max((e.at for e in train.events), default=None)
+    recent: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for event in events:
+        total[event.resource] += 1
+        if reference is not None and (reference - event.at).total_seconds() <= days * 86400:
+            recent[event.resource] += 1
+    ranked = sorted(pool, key=lambda r: (-recent[r], -total[r]))
+
+    def rank(team: str) -> list[str]:
+        return list(ranked)
+
+    return rank
+
+
+def item_knn_ranker(
+    train: Dataset, neighbours: int = 50, *, candidates: Sequence[str] | None = None
+) -> Ranker:
+    """Item-based collaborative filtering: a candidate's score is the sum of its cosine similarities
+    (over which teams had positive events with both) to the items the team used, each item keeping
+    its ``neighbours`` most similar; ties by all-time positive events, then candidate order."""
+    pool = _candidate_list(train, candidates)
+    items = sorted({e.resource for e in train.events} | set(pool))
+    item_pos = {r: i for i, r in enumerate(items)}
+    pairs = {(e.team, item_pos[e.resource]) for e in train.events if label(e) > 0}
+    teams = sorted({team for team, _ in pairs})
+    team_pos = {t: i for i, t in enumerate(teams)}
+    used = sparse.csr_matrix(
+        (np.ones(len(pairs)), ([team_pos[t] for t, _ in pairs], [i for _, i in pairs])),
+        shape=(len(teams), len(items)),
+    )
+    degree = np.asarray(used.sum(axis=0)).ravel()
+    both = (used.T @ used).tocsr()
+    both.setdiag(0.0)
+    both.eliminate_zeros()
+    scale = np.divide(1.0, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
+    cosine = (sparse.diags(scale) @ both @ sparse.diags(scale)).tocsr()
+    for i in range(cosine.shape[0]):  # keep each item's most similar
+        start, end = cosine.indptr[i], cosine.indptr[i + 1]
+        if end - start > neighbours:
+            row = cosine.data[start:end]
+            row[np.argsort(-row, kind="stable")[neighbours:]] = 0.0
+    cosine.eliminate_zeros()
+    pool_pos = np.array([item_pos[r] for r in pool], dtype=int)
+
+    def rank(team: str) -> list[str]:
+        if team not in team_pos:
+            scores = np.zeros(len(items))
+        else:
+            scores = np.asarray((used[team_pos[team]] @ cosine).todense()).ravel()
+        order = np.lexsort((np.arange(len(pool)), -degree[pool_pos], -scores[pool_pos]))
+        return [pool[i] for i in order]
+
+    return rank
+
+
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
@@ -266,6 +336,8 @@ class Report:
     teams_evaluated: int
     teams_skipped: int
     top_share: float = 0.0  # the largest share of the top-k lists one resource appears on
+    # Each evaluated team's NDCG@k, in team order: what a paired comparison of two rankers needs.
+    ndcg_by_team: tuple[tuple[str, float], ...] = ()
 
 
 def evaluate(
@@ -298,6 +370,7 @@ def evaluate(
             seen.setdefault(event.team, set()).add(event.resource)
 
     lists: list[list[str]] = []
+    names: list[str] = []
     ndcgs: list[float] = []
     recalls: list[float] = []
     aps: list[float] = []
@@ -313,6 +386,7 @@ def evaluate(
             continue
         ranked = [r for r in ranker(team) if r in in_pool and r not in used]
         lists.append(ranked[:k])
+        names.append(team)
         ndcgs.append(ndcg_at_k(ranked, relevance, k))
         recalls.append(recall_at_k(ranked, relevance, k))
         aps.append(average_precision(ranked, relevance, k))
@@ -328,7 +402,23 @@ def evaluate(
         teams_evaluated=len(lists),
         teams_skipped=skipped,
         top_share=top_share(lists),
+        ndcg_by_team=tuple(zip(names, ndcgs, strict=True)),
     )
+
+
+def shortfall(served: Report, baseline: Report, *, sigmas: float = 2.0) -> tuple[float, bool]:
+    """How far ``served`` trails ``baseline`` in mean NDCG over the teams both evaluated (negative when
+    it leads), and whether that is beyond noise: more than ``sigmas`` standard errors of the paired
+    per-team difference."""
+    theirs = dict(baseline.ndcg_by_team)
+    diffs = [theirs[team] - value for team, value in served.ndcg_by_team if team in theirs]
+    if not diffs:
+        return 0.0, False
+    mean = _mean(diffs)
+    if len(diffs) < 2:
+        return mean, mean > 0
+    spread = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
+    return mean, mean > sigmas * spread / math.sqrt(len(diffs))
 
 
 def top_share(lists: Sequence[Sequence[str]]) -> float:

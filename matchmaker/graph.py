@@ -25,6 +25,9 @@ KIND_WEIGHTS: dict[str, float] = {
     "task_bid": 0.5,
     "task_award": 2.0,
     "decline": 0.0,
+    # Generic kinds of data sets from elsewhere (see matchmaker.datasets.LABELS).
+    "rating": 1.0,
+    "interaction": 1.0,
 }
 NO_EDGE_OUTCOMES = frozenset({"declined", "ignored", "no_show"})
 

@@ -1,5 +1,6 @@
-"""The documented generator of 12 months of plausible demo history. Its rules are in HISTORY.md beside
-this file; every row it writes is marked ``generated`` and is never real activity."""
+"""The documented generator of 12 months of plausible demo history, and of two variants that test the
+ranking's selection. Its rules are in HISTORY.md beside this file; every row it writes is marked
+``generated`` and is never real activity."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from matchmaker.datasets import Dataset, Event
 from models import AdmissionStatus, Interaction, InteractionKind, Resource, Space, Task, TaskStatus, Team
 
 MONTHS = 12
@@ -250,3 +252,55 @@ def _bid_and_award(add: Adder, rng: random.Random, task: Task, teams: list[_Team
         add(winner, InteractionKind.TASK_AWARD, decided, task_id=task.id, outcome="awarded")
         task.status = TaskStatus.AWARDED
     task.deadline = (posted + timedelta(days=90)).date()
+
+
+# Variants ------------------------------------------------------------------------------------------
+#
+# Two generated histories over the same teams and resources, built to test that the ranking serves
+# whatever actually drives choices (see HISTORY.md, "Variants"): in "no-content" choices follow
+# popularity that drifts over the year, each team's own repeat use and noise, never what the texts or
+# tags say; in "content-only" they follow tag fit alone.
+VARIANTS = ("no-content", "content-only")
+VARIANT_MONTHLY_RATE = 3.0
+VARIANT_REPEAT = 0.4
+VARIANT_FIT_SHARPNESS = 6.0
+
+
+def generate_variant(data: Dataset, variant: str, *, seed: int = 20261101, months: int = MONTHS) -> Dataset:
+    """``data``'s teams and resources with a generated history of ``variant`` in place of its events."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown history variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    rng = random.Random(f"{seed}:{variant}")
+    end_at = max((e.at for e in data.events), default=datetime(2026, 11, 1, tzinfo=UTC))
+    resources = sorted(data.resources)
+    by_space: dict[str, list[str]] = {}
+    for r in resources:
+        by_space.setdefault(data.resources[r].meta.get("space", ""), []).append(r)
+    base = {r: rng.lognormvariate(0, 1.0) for r in resources}
+    drift = {r: rng.gauss(0, 0.25) for r in resources}  # popularity rises or fades month by month
+    events: list[Event] = []
+    for team_id in sorted(data.teams):
+        team = data.teams[team_id]
+        pool = by_space.get(team.meta.get("space", ""), resources)
+        if not pool:
+            continue
+        used: list[str] = []
+        for m in range(months, 0, -1):
+            month_start = end_at - timedelta(days=30 * m)
+            for _ in range(_poisson(rng, VARIANT_MONTHLY_RATE * rng.uniform(0.3, 1.7))):
+                if variant == "no-content":
+                    if used and rng.random() < VARIANT_REPEAT:
+                        choice = rng.choice(used)
+                    else:
+                        month = months - m
+                        weights = [base[r] * math.exp(drift[r] * month) for r in pool]
+                        choice = rng.choices(pool, weights=weights)[0]
+                else:
+                    weights = [
+                        math.exp(VARIANT_FIT_SHARPNESS * fit(team.tags, data.resources[r].tags)) for r in pool
+                    ]
+                    choice = rng.choices(pool, weights=weights)[0]
+                used.append(choice)
+                at = month_start + timedelta(days=rng.random() * 30)
+                events.append(Event(team_id, choice, at, "interaction"))
+    return data.with_events(tuple(sorted(events, key=lambda e: e.at)))

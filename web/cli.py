@@ -229,13 +229,17 @@ def train(data: str | None, queued: bool) -> None:
     from matchmaker.ranking import train as fit
 
     ranker = fit(_interactions(data))
-    if ranker.model is None:
+    if ranker.model is None and not ranker.describe()["warm"]["validation"]:
         raise click.ClickException(
             "not enough outcomes to learn from (positive and negative ones are needed)"
         )
     path = save_model(
         ranker, config_module.instance_path() / "models", trained_on=data or _redact(_database_url())
     )
+    for group in ("warm", "cold"):
+        choice = ranker.describe()[group]
+        figures = ", ".join(f"{n} {v:.3f}" for n, v in choice["validation"].items())
+        _say(f"{group} teams served by {choice['served']} (validation NDCG@10: {figures or 'none'})")
     click.echo(f"Saved {path}")
 
 
@@ -271,17 +275,62 @@ def worker(burst: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-@main.command(help="Compare the trained ranking with baselines on a time-based hold-out.")
+@main.command(
+    help="Compare the served ranking with baselines on a time-based hold-out, warm and cold teams apart."
+)
 @data_option
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.05, 0.5))
-def evaluate(data: str | None, k: int, holdout: float) -> None:
+@click.option(
+    "--exclude-seen",
+    is_flag=True,
+    help="Leave out of each team's list and relevance whatever it used before the split.",
+)
+@click.option(
+    "--positive-min-rating",
+    type=click.FloatRange(1, 5),
+    help="Rated interactions below this (1-5 scale) count as not positive.",
+)
+@click.option(
+    "--history",
+    type=click.Choice(["recorded", "no-content", "content-only"]),
+    default="recorded",
+    show_default=True,
+    help="Evaluate on the recorded history, or on a generated variant over the same teams and resources.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit with status 1 when the served ranking loses to a baseline."
+)
+def evaluate(
+    data: str | None,
+    k: int,
+    holdout: float,
+    exclude_seen: bool,
+    positive_min_rating: float | None,
+    history: str,
+    strict: bool,
+) -> None:
+    from matchmaker.datasets import with_positive_min_rating
     from matchmaker.offline import compare, table
 
     dataset = _interactions(data)
+    if history != "recorded":
+        from seeds.history import generate_variant
+
+        dataset = generate_variant(dataset, history)
+        _say(f"generated history {history!r}: {len(dataset.events)} interactions")
+    if positive_min_rating is not None:
+        dataset = with_positive_min_rating(dataset, positive_min_rating)
     if len(dataset.events) < 20:
         raise click.ClickException("too few interactions to evaluate (at least 20 are needed)")
-    click.echo(table(compare(dataset, k=k, holdout=holdout)))
+    if not dataset.positives():
+        raise click.ClickException(
+            "no interaction counts as positive (check the kinds, outcomes and --positive-min-rating)"
+        )
+    comparison = compare(dataset, k=k, holdout=holdout, exclude_seen=exclude_seen)
+    click.echo(table(comparison, k=k))
+    if strict and any(loss.beyond_noise for loss in comparison.losses):
+        raise click.ClickException("the served ranking loses to a baseline (--strict)")
 
 
 @main.group(help="Accounts.")

@@ -11,7 +11,7 @@ from flask import current_app
 
 from matchmaker.errors import MatchmakerError
 from matchmaker.operations import calendars, matching
-from matchmaker.ranking import Reason
+from matchmaker.ranking import SCORER_ZH, Reason
 from models import Resource, Team
 from web.db import get_session
 from web.i18n import current_locale
@@ -36,6 +36,11 @@ def reasons_out(reasons: tuple[Reason, ...]) -> list[dict[str, str]]:
     return [{"feature": r.feature, "text": r.zh if zh else r.en} for r in reasons]
 
 
+def mode_label(name: str) -> str:
+    """The name of the scorer that ranked a list, in the viewer's language."""
+    return SCORER_ZH.get(name, name) if current_locale() == "zh" else name
+
+
 def for_team(team: Team) -> dict[str, Any]:
     """The team page's sections; each bookable suggestion carries its earliest free two hours this
     week, so accepting it is one click to a booking."""
@@ -53,7 +58,7 @@ def for_team(team: Team) -> dict[str, Any]:
             else {"resource": s.resource, "reasons": reasons_out(s.reasons)}
             for s in found
         ]
-    return {"mode": mode, "sections": sections}
+    return {"mode": mode_label(mode), "sections": sections}
 
 
 def _first_slot(team: Team, resource: Resource) -> dict[str, Any] | None:
@@ -80,4 +85,7 @@ def for_resource(resource: Resource) -> dict[str, Any]:
     mode, found = matching.teams_for_resource(
         get_session(), current_principal(), resource.id, k=PER_SECTION, model_folder=model_folder()
     )
-    return {"mode": mode, "teams": [{"team": s.team, "reasons": reasons_out(s.reasons)} for s in found]}
+    return {
+        "mode": mode_label(mode),
+        "teams": [{"team": s.team, "reasons": reasons_out(s.reasons)} for s in found],
+    }

@@ -15,7 +15,7 @@ from matchmaker.errors import Forbidden, InvalidTransition, NotFound
 from matchmaker.operations import catalogue as catalogue_ops
 from matchmaker.operations import teams as teams_ops
 from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
-from matchmaker.ranking import Ranker, Reason, Signals, load_latest_model
+from matchmaker.ranking import TRAINED, Ranker, Reason, Signals, load_latest_model
 from models import AdmissionStatus, Interaction, Resource, Tag, Team
 
 
@@ -115,6 +115,7 @@ class TeamSuggestion:
     team: Team
     score: float
     reasons: tuple[Reason, ...]
+    sides: tuple[float, float] | None = None  # the team's side and the resource's, blended in score
 
 
 class _RankerCache:
@@ -141,7 +142,8 @@ class _RankerCache:
                 data = dataset_from_db(session)
                 loaded = load_latest_model(model_folder) if model_folder else None
                 labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
-                self._ranker = Ranker(Signals(data, tag_labels=labels), loaded[0] if loaded else None)
+                model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
+                self._ranker = Ranker(Signals(data, tag_labels=labels), model, selection)
                 self._key = key
             return self._ranker
 
@@ -187,7 +189,14 @@ def recommend_for_team(
         r.id: r
         for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))
     }
-    return ranker.mode, [Suggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+    return ranker.served_by(team_key(team.id)), [
+        Suggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found
+    ]
+
+
+def ranker_summary(session: Session, *, model_folder: Path | None = None) -> dict[str, object]:
+    """Which scorer serves warm and cold teams, and the validation figures it was chosen on."""
+    return _rankers.get(session, model_folder).describe()
 
 
 def why_not(
@@ -222,7 +231,9 @@ def teams_for_resource(
     rows = {
         t.id: t for t in session.scalars(select(Team).where(Team.id.in_([_id(x.resource) for x in found])))
     }
-    return ranker.mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons) for x in found]
+    # Both sides' fit uses the trained model's probability when there is one (see Ranker._both_sides).
+    mode = TRAINED if ranker.model is not None else "cold-start score"
+    return mode, [TeamSuggestion(rows[_id(x.resource)], x.score, x.reasons, x.sides) for x in found]
 
 
 def _id(key: str) -> int:
@@ -244,4 +255,4 @@ def pair_fits(
     for team_id in team_ids:
         for key, value in ranker.both_sides(team_key(team_id), keys).items():
             fits[(team_id, _id(key))] = value
-    return ranker.mode, fits
+    return (TRAINED if ranker.model is not None else "cold-start score"), fits

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchmaker.datasets import (
+    KNOWN_KINDS,
     LABELS,
     Dataset,
     DatasetError,
@@ -21,6 +22,7 @@ from matchmaker.datasets import (
     label,
     load_dataset,
     time_split,
+    with_positive_min_rating,
 )
 from matchmaker.errors import InvalidInput
 
@@ -291,6 +293,31 @@ def test_bad_numbers_and_kinds_name_their_line(csv_folder: Path) -> None:
     assert str(load_error(csv_folder)) == "interactions.csv line 2: rating 'nan' is not a number."
     write(csv_folder, "interactions.csv", header + "t1,r1,2026-03-01,,\n")
     assert str(load_error(csv_folder)) == "interactions.csv line 2: the kind is empty."
+
+
+def test_an_unknown_kind_is_refused_naming_the_file_the_line_and_the_known_kinds(csv_folder: Path) -> None:
+    header = "team,resource,timestamp,kind,rating\n"
+    write(csv_folder, "interactions.csv", header + "t1,r1,2026-03-01,booking,\nt1,r2,2026-03-02,view,\n")
+    error = load_error(csv_folder)
+    message = str(error)
+    assert message.startswith("interactions.csv line 3: the kind 'view' is not one the engine knows (")
+    assert all(kind in message for kind in KNOWN_KINDS) and "rating" in KNOWN_KINDS
+    assert error.details == {"file": "interactions.csv", "line": 3, "fields": {"kind": "invalid"}}
+
+
+def test_generic_ratings_load_on_their_scale_and_a_threshold_decides_what_is_positive(
+    csv_folder: Path,
+) -> None:
+    header = "team,resource,timestamp,kind,rating\n"
+    write(csv_folder, "interactions.csv", header + "t1,r1,2026-03-01,rating,7\n")
+    assert "outside the 1-5 scale" in str(load_error(csv_folder))
+    rows = "t1,r1,2026-03-01,rating,5\nt1,r2,2026-03-02,rating,2\nt2,r1,2026-03-03,interaction,\n"
+    write(csv_folder, "interactions.csv", header + rows)
+    data = load_dataset(csv_folder)
+    assert data.positives() == {"t1": {"r1": 2.0}, "t2": {"r1": 1.0}}
+    assert with_positive_min_rating(data, 2).positives() == {"t1": {"r1": 2.0, "r2": 1.0}, "t2": {"r1": 1.0}}
+    assert with_positive_min_rating(data, 5).positives() == {"t1": {"r1": 2.0}, "t2": {"r1": 1.0}}
+    assert "t1" not in with_positive_min_rating(data.with_events(data.events[1:2]), 3).positives()
 
 
 def test_broken_json_lines_name_their_line(tmp_path: Path) -> None:

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from matchmaker import offline
+from matchmaker.datasets import Dataset
+from matchmaker.evaluation import Report
+from matchmaker.offline import Comparison, Loss
 from web.cli import main
 
 
@@ -62,15 +66,81 @@ def test_user_create_with_a_role(runner: CliRunner) -> None:
     assert "Traceback" not in weak.output
 
 
+@pytest.mark.slow
 def test_evaluate_and_train_on_the_demo_history(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(main, ["seed", "ic-design"])
     evaluated = runner.invoke(main, ["evaluate"])
     assert evaluated.exit_code == 0, evaluated.output
-    for name in ("trained model", "content-only", "graph-only", "popularity", "random", "cold-start teams"):
+    for name in (
+        "served (",
+        "trained model",
+        "content-only",
+        "graph-only",
+        "popularity",
+        "recent popularity (30 days)",
+        "item neighbours",
+        "random",
+        "warm teams",
+        "cold teams",
+    ):
         assert name in evaluated.output
     trained = runner.invoke(main, ["train"])
     assert trained.exit_code == 0, trained.output
-    assert list((tmp_path / "models").glob("ranker-*.json"))
+    assert "warm teams served by" in trained.output and "cold teams served by" in trained.output
+    saved = list((tmp_path / "models").glob("ranker-*.json"))
+    assert saved and '"selection"' in saved[0].read_text()
+
+
+def losing(losses: tuple[Loss, ...]) -> Comparison:
+    report = Report(0.1, 0.1, 0.1, 0.5, 0.2, 3, 0)
+    return Comparison(
+        groups={g: {"served": report, "popularity": report} for g in ("warm", "cold")},
+        served={"warm": "trained model", "cold": "popularity"},
+        validation={"warm": {}, "cold": {}},
+        teams={"warm": 3, "cold": 3},
+        events=(30, 10),
+        losses=losses,
+    )
+
+
+@pytest.mark.parametrize(
+    ("losses", "strict", "code", "warned"),
+    [
+        ((), True, 0, False),
+        ((Loss("warm", "popularity", 0.01, False),), True, 0, False),
+        ((Loss("cold", "popularity", 0.2, True),), False, 0, True),
+        ((Loss("cold", "popularity", 0.2, True),), True, 1, True),
+    ],
+)
+def test_evaluate_warns_of_a_loss_and_fails_on_it_when_strict(
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    losses: tuple[Loss, ...],
+    strict: bool,
+    code: int,
+    warned: bool,
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "teams.csv").write_text("id,text,tags\nt1,a,\nt2,b,\n")
+    (folder / "resources.csv").write_text("id,text,tags,kind\nr1,x,a,equipment\nr2,y,b,equipment\n")
+    rows = "".join(f"t{1 + i % 2},r{1 + i % 2},2026-03-{1 + i:02d},rating,{1 + i % 5}\n" for i in range(25))
+    (folder / "interactions.csv").write_text("team,resource,timestamp,kind,rating\n" + rows)
+    seen: dict[str, object] = {}
+
+    def fake_compare(dataset: Dataset, **options: object) -> Comparison:
+        seen["options"], seen["positives"] = options, dataset.positives()
+        return losing(losses)
+
+    monkeypatch.setattr(offline, "compare", fake_compare)
+    args = ["evaluate", "--data", str(folder), "--exclude-seen", "--positive-min-rating", "4"]
+    result = runner.invoke(main, args + (["--strict"] if strict else []))
+    assert result.exit_code == code, result.output
+    assert ("WARNING: the served ranking loses" in result.output) is warned
+    assert seen["options"] == {"k": 10, "holdout": 0.2, "exclude_seen": True}
+    # Ratings 4 and 5 only are positive: rows 3, 4 (0-based, i % 5 in {3, 4}) and so on.
+    assert seen["positives"] == {"t2": {"r2": 2.0}, "t1": {"r1": 2.0}}
 
 
 def test_evaluate_names_what_is_wrong_with_a_data_folder(runner: CliRunner, tmp_path: Path) -> None:

@@ -41,7 +41,10 @@ def test_recommendations_come_with_reasons_in_the_viewers_language(client: Clien
     zh = client.get(
         f"/api/v1/teams/{world.team1.id}/recommendations?kind=mentor", headers={"Accept-Language": "zh"}
     ).json
-    assert en["mode"] == "cold start (content and graph)"
+    assert en["mode"] == "cold-start score"
+    assert en["ranker"]["served"] == "cold-start score" and en["ranker"]["label"] == "cold-start score"
+    assert en["ranker"]["selected_on_validation"] is False
+    assert zh["ranker"]["label"] == "冷启动评分（内容与图）"
     assert [i["name_en"] for i in en["items"]] == ["Li · machine vision mentor"]
     assert "Shared capabilities: machine vision" in [r["text"] for r in en["items"][0]["reasons"]]
     assert "共同能力：机器视觉" in [r["text"] for r in zh["items"][0]["reasons"]]
@@ -84,6 +87,9 @@ def test_a_mentor_sees_the_teams_that_fit_both_ways(
         names = [i["name_en"] for i in response.json["items"]]
         assert names[0] == "Vision chip"  # shares the machine-vision capability
         assert all(0 < i["score"] <= 1 for i in response.json["items"])
+        for item in response.json["items"]:  # the score is the harmonic mean of the two sides shown
+            a, b = item["team_side"], item["resource_side"]
+            assert item["score"] == pytest.approx(2 * a * b / (a + b), abs=1e-3)
 
 
 def test_bad_recommendation_parameters_are_refused(client: Client, world: World) -> None:

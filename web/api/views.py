@@ -15,7 +15,7 @@ from models import Organization, Role, User
 from web.api import route, schemas
 from web.db import get_session
 from web.extensions import limiter, login_limit
-from web.recommendations import model_folder, reasons_out
+from web.recommendations import mode_label, model_folder, reasons_out
 from web.security import current_principal, require_user
 
 # Users and tokens ---------------------------------------------------------------------------------
@@ -442,8 +442,12 @@ def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> A
     mode, found = matching.recommend_for_team(
         get_session(), current_principal(), team_id, kinds=query.kind, k=query.k, model_folder=model_folder()
     )
+    ranker = matching.ranker_summary(get_session(), model_folder=model_folder())
     return {
         "mode": mode,
+        # Which scorer served this team, its name in the viewer's language, and what serves warm and
+        # cold teams with the validation figures each was chosen on.
+        "ranker": {**ranker, "served": mode, "label": mode_label(mode)},
         "items": [
             {**catalogue.summary(s.resource), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
             for s in found
@@ -480,7 +484,14 @@ def recommended_teams(resource_id: int, query: schemas.TopParams) -> Any:
     return {
         "mode": mode,
         "items": [
-            {**teams.summary(s.team), "score": round(s.score, 4), "reasons": reasons_out(s.reasons)}
+            {
+                **teams.summary(s.team),
+                "score": round(s.score, 4),
+                # Both sides' fit, of which the score is the harmonic mean.
+                "team_side": round(s.sides[0], 4) if s.sides else None,
+                "resource_side": round(s.sides[1], 4) if s.sides else None,
+                "reasons": reasons_out(s.reasons),
+            }
             for s in found
         ],
     }
