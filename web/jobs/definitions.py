@@ -38,7 +38,7 @@ def train_ranker(job: JobContext, data: str | None = None) -> dict[str, Any]:
             dataset = dataset_from_db(session)
     ranker = train(dataset)
     result: dict[str, Any] = {"events": len(dataset.events), "model": None}
-    if ranker.model is not None:
+    if ranker.model is not None or ranker.selection is not None:  # the scorers chosen are kept too
         folder = Path(job.app.config["INSTANCE_PATH"]) / "models"
         result["model"] = save_model(ranker, folder, trained_on=data or "database").name
     with job.unit_of_work(write=True) as session:
