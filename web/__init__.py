@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -51,6 +52,10 @@ def create_app(
     socket_options: dict[str, Any] = {
         "async_mode": app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         "message_queue": app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        # Deployments (or test runs) sharing one Redis keep their events apart by channel.
+        "channel": app.config.get("SOCKETIO_CHANNEL")
+        or os.environ.get("MATCHMAKER_SOCKETIO_CHANNEL")
+        or "flask-socketio",
         # None accepts only the platform's own origin; a configured list replaces it.
         "cors_allowed_origins": app.config["ALLOWED_ORIGINS"] or None,
         "manage_session": True,
