@@ -67,6 +67,11 @@ def create_app(
 
         app.wsgi_app = ConcurrencyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
     socketio.init_app(app, **socket_options)
+    hops = int(app.config.get("PROXY_HOPS") or os.environ.get("MATCHMAKER_PROXY_HOPS") or 0)
+    if hops > 0:  # outermost, so Socket.IO and the login limit see the client's address, not the proxy's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     presence.init_app(app)
     from web.allocations.views import bp as allocations_bp
     from web.api import bp as api_bp

@@ -133,6 +133,7 @@ def init_app(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "endpoint": endpoint,
+                "remote": request.remote_addr,
                 "duration_ms": round(seconds * 1000, 2),
             },
         )
@@ -148,6 +149,6 @@ def _secure(response: Response) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
+    if current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
         # Only behind HTTPS: over plain HTTP the header is ignored at best and misleading at worst.
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

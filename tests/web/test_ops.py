@@ -264,3 +264,16 @@ def test_the_pages_need_nothing_the_policy_forbids(client: Client, world: World)
         assert not INLINE_STYLE.search(html), path
         checked += 1
     assert checked >= 4
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_https_come_from_its_headers(
+    factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, json_log: io.StringIO
+) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct = _app(tmp_path, monkeypatch, factory).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/healthz", headers=forwarded).headers
+    proxied = _app(tmp_path, monkeypatch, factory, PROXY_HOPS=1).test_client()
+    response = proxied.get("/healthz", headers=forwarded)
+    assert "Strict-Transport-Security" in response.headers
+    remotes = [e["remote"] for e in _lines(json_log) if e.get("path") == "/healthz"]
+    assert remotes == ["127.0.0.1", "203.0.113.9"]  # untrusted headers are ignored without PROXY_HOPS
