@@ -40,6 +40,8 @@ if [ -z "${MATCHMAKER_SECRET_KEY:-}" ]; then
 fi
 export MATCHMAKER_SECRET_KEY
 export SOCKETIO_MESSAGE_QUEUE="$REDIS_URL" MATCHMAKER_REDIS_URL="$REDIS_URL"
+# HAProxy is the one proxy in front: trust its X-Forwarded-For, so login limits count per client.
+export MATCHMAKER_PROXY_HOPS="${MATCHMAKER_PROXY_HOPS:-1}"
 
 pids=()
 stop() {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -51,6 +52,10 @@ def create_app(
     socket_options: dict[str, Any] = {
         "async_mode": app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         "message_queue": app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        # Deployments (or test runs) sharing one Redis keep their events apart by channel.
+        "channel": app.config.get("SOCKETIO_CHANNEL")
+        or os.environ.get("MATCHMAKER_SOCKETIO_CHANNEL")
+        or "flask-socketio",
         # None accepts only the platform's own origin; a configured list replaces it.
         "cors_allowed_origins": app.config["ALLOWED_ORIGINS"] or None,
         "manage_session": True,
@@ -62,6 +67,11 @@ def create_app(
 
         app.wsgi_app = ConcurrencyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
     socketio.init_app(app, **socket_options)
+    hops = int(app.config.get("PROXY_HOPS") or os.environ.get("MATCHMAKER_PROXY_HOPS") or 0)
+    if hops > 0:  # outermost, so Socket.IO and the login limit see the client's address, not the proxy's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     presence.init_app(app)
     from web.allocations.views import bp as allocations_bp
     from web.api import bp as api_bp

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from web import observability
 from web.errors import error_body
+from web.i18n import current_locale
 
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("matchmaker.access")
@@ -92,9 +93,10 @@ def readyz() -> Any:
         checks["redis"] = f"failed: {failures[0]}" if failures else "ok"
     broken = [name for name, state in checks.items() if state != "ok"]
     if broken:
-        body = error_body(
-            "not_ready", f"Not ready: {', '.join(broken)} unreachable.", {"checks": checks, "failed": broken}
-        )
+        names = ", ".join(broken)
+        zh, en = f"尚未就绪：无法连接 {names}。", f"Not ready: {names} unreachable."
+        message = zh if current_locale() == "zh" else en
+        body = error_body("not_ready", message, {"checks": checks, "failed": broken})
         return jsonify(body), 503
     return {"status": "ok", "instance": instance_name(), "checks": checks}
 
@@ -131,6 +133,7 @@ def init_app(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "endpoint": endpoint,
+                "remote": request.remote_addr,
                 "duration_ms": round(seconds * 1000, 2),
             },
         )
@@ -146,6 +149,6 @@ def _secure(response: Response) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
+    if current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
         # Only behind HTTPS: over plain HTTP the header is ignored at best and misleading at worst.
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -97,6 +97,7 @@ def small_rounds(draw: st.DrawFn) -> RoundInput:
     )
 
 
+@pytest.mark.slow  # brute force over every assignment
 @settings(max_examples=150, deadline=None)
 @given(small_rounds())
 def test_the_allocation_is_optimal_against_brute_force(spec: RoundInput) -> None:

@@ -145,7 +145,7 @@ def synthetic(seed: int = 1, teams: int = 60, resources: int = 30) -> Dataset:
     return Dataset(teams=ts, resources=rs, events=tuple(sorted(events, key=lambda e: e.at)))
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # trains a model
 def test_training_learns_a_model_that_beats_random_and_popularity_on_planted_fit() -> None:
     result = compare(synthetic(), k=5)
     warm = result.groups["warm"]

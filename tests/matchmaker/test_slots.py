@@ -39,6 +39,7 @@ busy_lists = st.lists(
 )
 
 
+@pytest.mark.slow  # brute force over a minute grid
 @settings(max_examples=300, deadline=None)
 @given(busy_lists, st.integers(0, 40), st.integers(1, 8), st.integers(0, 2), st.integers(1, 3))
 def test_free_units_agree_with_a_brute_force_minute_grid(

@@ -53,6 +53,7 @@ def test_the_vocabulary_has_no_tag_twice_and_covers_both_languages() -> None:
     assert all(t.zh and t.en for t in vocabulary.values())
 
 
+@pytest.mark.slow  # generates the full demo history twice
 def test_loading_twice_does_no_harm(factory: sessionmaker[Session], db: Session) -> None:
     demo.load_demo(factory, names=["ic-design"])
     first = _census(db)
@@ -72,6 +73,7 @@ def _census(db: Session) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow  # generates the full demo history
 def test_the_history_follows_its_documented_rules(factory: sessionmaker[Session], db: Session) -> None:
     demo.load_demo(factory, names=["biomedicine"])
     rows = db.scalars(select(Interaction)).all()
@@ -87,6 +89,7 @@ def test_the_history_follows_its_documented_rules(factory: sessionmaker[Session]
     assert all(teams[r.team_id].admission_status.value == "admitted" for r in rows)
 
 
+@pytest.mark.slow  # generates the full demo history twice
 def test_the_history_is_the_same_every_time(factory: sessionmaker[Session], db: Session) -> None:
     import random
 
@@ -107,6 +110,7 @@ def test_the_history_is_the_same_every_time(factory: sessionmaker[Session], db: 
     assert after == before
 
 
+@pytest.mark.slow  # generates the full demo history
 def test_better_fitting_resources_are_used_more(factory: sessionmaker[Session], db: Session) -> None:
     """The planted signal the recommender is later judged on: tag fit drives choices."""
     demo.load_demo(factory, names=["ic-design"])
@@ -120,6 +124,7 @@ def test_better_fitting_resources_are_used_more(factory: sessionmaker[Session], 
     assert sum(used) / len(used) > 2 * sum(everything) / len(everything)
 
 
+@pytest.mark.slow  # generates the full demo history
 def test_pending_applicants_wait_for_review(factory: sessionmaker[Session], db: Session) -> None:
     demo.load_demo(factory, names=["ic-design"])
     pending = db.scalars(select(Team).where(Team.admission_status == "pending")).all()

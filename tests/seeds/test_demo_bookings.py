@@ -36,6 +36,9 @@ from seeds import bookings, demo
 from seeds.schema import ResourceData, load_space_file, load_vocabulary, space_files
 from tests.conftest import _empty
 
+# Every test here reads both demo spaces with their generated bookings, which take long to build.
+pytestmark = pytest.mark.slow
+
 TODAY = date(2026, 11, 24)  # the day the demo is "loaded"; upcoming bookings follow it
 ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -3,6 +3,7 @@ add a piece of equipment."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -62,3 +63,15 @@ def add_equipment(base: str, token: str, world: Any, name_zh: str, name_en: str)
         headers={"Authorization": f"Bearer {token}"},
         timeout=WAIT,
     )
+
+
+def poll_page(page: Any, expression: str, limit: float = WAIT) -> bool:
+    """Evaluate ``expression`` in the page until it is true or ``limit`` passes. Playwright's own
+    ``wait_for_function`` compiles its predicate with eval when it has to poll, which the platform's
+    Content-Security-Policy forbids."""
+    deadline = time.monotonic() + limit
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(50)
+    return True

@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
 from tests.web.booking_support import SHANGHAI, iso, next_week, post_booking
-from tests.web.live import WAIT, add_equipment, api_token
+from tests.web.live import WAIT, add_equipment, api_token, poll_page
 
 pytestmark = pytest.mark.browser
 
@@ -153,7 +153,7 @@ def test_the_unread_count_rises_live_and_clears_on_the_notifications_page(
     log_in(page, live_server, "host@test.example")
     badge = page.locator("#unread-count")
     expect(badge).to_be_hidden()
-    page.wait_for_function("window.matchmakerSocket && window.matchmakerSocket.connected")
+    assert poll_page(page, "Boolean(window.matchmakerSocket && window.matchmakerSocket.connected)")
     page.evaluate("window.__sameDocument = true")
     host = api_token(live_server.url, "host@test.example")
     requests.patch(

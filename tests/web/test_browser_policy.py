@@ -3,14 +3,13 @@ and reports no violation."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
-from tests.web.live import WAIT
+from tests.web.live import poll_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,17 +27,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__violations.push(e.violatedDirective + " " + e.blockedURI);
 });
 """
-
-
-def _poll(page: Any, expression: str) -> bool:
-    """Evaluate until true or WAIT passes. (Playwright's wait_for_function compiles its predicate with
-    eval when it has to poll, which this very policy forbids.)"""
-    deadline = time.monotonic() + WAIT
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            return False
-        page.wait_for_timeout(50)
-    return True
 
 
 @pytest.fixture
@@ -73,7 +61,7 @@ def test_the_pages_run_under_the_policy_without_a_violation(
     for path in ("/catalogue", f"/resources/{world.equipment1.id}/calendar", "/equipment/mine"):
         page.goto(f"{live_server.url}{path}")
         # The page's own script opened the live connection, which the policy must allow too.
-        connected = _poll(page, "Boolean(window.matchmakerSocket && window.matchmakerSocket.connected)")
+        connected = poll_page(page, "Boolean(window.matchmakerSocket && window.matchmakerSocket.connected)")
         assert connected, f"{path}: the live connection did not open: {page.evaluate('window.__violations')}"
         assert page.evaluate("window.__violations") == [], path
     assert not [line for line in console if "Content Security Policy" in line]

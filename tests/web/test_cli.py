@@ -28,6 +28,7 @@ def test_db_upgrade_creates_the_sqlite_file(runner: CliRunner, tmp_path: Path) -
     assert (tmp_path / "matchmaker.sqlite3").exists()
 
 
+@pytest.mark.slow  # loads a whole demo space
 def test_seed_lists_and_loads_a_demo_space(runner: CliRunner) -> None:
     listed = runner.invoke(main, ["seed", "--list"])
     assert "biomedicine" in listed.output and "ic-design" in listed.output
@@ -66,7 +67,7 @@ def test_user_create_with_a_role(runner: CliRunner) -> None:
     assert "Traceback" not in weak.output
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # trains on a whole demo space's history
 def test_evaluate_and_train_on_the_demo_history(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(main, ["seed", "ic-design"])
     evaluated = runner.invoke(main, ["evaluate"])

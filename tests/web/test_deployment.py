@@ -32,6 +32,7 @@ def _env(engine: Engine, tmp_path: Path, name: str, prefix: str) -> dict[str, st
         "MATCHMAKER_SECRET_KEY": "shared-by-both-processes",
         "MATCHMAKER_LOGIN_RATE_LIMIT": "6 per minute",
         "MATCHMAKER_RATELIMIT_KEY_PREFIX": prefix,  # counters of earlier tests stay out of this one
+        "MATCHMAKER_SOCKETIO_CHANNEL": prefix,  # so do events of tests running at the same time
         "MATCHMAKER_GRACEFUL_SECONDS": "2",  # open connections need not hold up the teardown
     }
 

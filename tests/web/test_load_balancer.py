@@ -35,6 +35,7 @@ def balanced(engine: Engine, world: World, tmp_path: Path) -> Iterator[str]:
             pytest.fail("HAProxy is required in CI (.ci/run installs Debian's haproxy)")
         pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
     lb_port = free_port()
+    prefix = uuid.uuid4().hex
     env = {
         **os.environ,
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
@@ -45,7 +46,8 @@ def balanced(engine: Engine, world: World, tmp_path: Path) -> Iterator[str]:
         "MATCHMAKER_CMD": f"{sys.executable} -m web.cli",
         "PYTHON": sys.executable,
         "MATCHMAKER_SECRET_KEY": "shared-by-the-stack",
-        "MATCHMAKER_RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+        "MATCHMAKER_RATELIMIT_KEY_PREFIX": prefix,
+        "MATCHMAKER_SOCKETIO_CHANNEL": prefix,  # events of tests running at the same time stay apart
         "MATCHMAKER_GRACEFUL_SECONDS": "2",
     }
     url = f"http://127.0.0.1:{lb_port}"

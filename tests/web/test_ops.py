@@ -53,10 +53,13 @@ def test_healthz_answers_without_a_database_and_readyz_names_the_database(
     alive = client.get("/healthz")
     assert alive.status_code == 200
     assert alive.json == {"status": "ok", "instance": "a1"}
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers={"Accept-Language": "en"})
     assert ready.status_code == 503
     error = ready.json["error"]
     assert error["code"] == "not_ready"
+    assert error["message"] == "Not ready: database unreachable."
+    zh = client.get("/readyz", headers={"Accept-Language": "zh"}).json["error"]["message"]
+    assert zh == "尚未就绪：无法连接 database。"
     assert error["details"]["failed"] == ["database"]
     assert error["details"]["checks"]["database"].startswith("failed")
 
@@ -83,7 +86,8 @@ def test_readyz_checks_a_live_redis(
 ) -> None:
     if not REDIS_URL:
         pytest.skip("Redis not configured (set MATCHMAKER_TEST_REDIS_URL)")
-    app = _app(tmp_path, monkeypatch, factory, SOCKETIO_MESSAGE_QUEUE=REDIS_URL)
+    # The limiter's storage, not the message queue: a queue would leave a listener thread behind.
+    app = _app(tmp_path, monkeypatch, factory, RATELIMIT_STORAGE_URI=REDIS_URL)
     ready = app.test_client().get("/readyz")
     assert ready.status_code == 200, ready.json
     assert ready.json["checks"] == {"database": "ok", "redis": "ok"}
@@ -260,3 +264,16 @@ def test_the_pages_need_nothing_the_policy_forbids(client: Client, world: World)
         assert not INLINE_STYLE.search(html), path
         checked += 1
     assert checked >= 4
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_https_come_from_its_headers(
+    factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, json_log: io.StringIO
+) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct = _app(tmp_path, monkeypatch, factory).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/healthz", headers=forwarded).headers
+    proxied = _app(tmp_path, monkeypatch, factory, PROXY_HOPS=1).test_client()
+    response = proxied.get("/healthz", headers=forwarded)
+    assert "Strict-Transport-Security" in response.headers
+    remotes = [e["remote"] for e in _lines(json_log) if e.get("path") == "/healthz"]
+    assert remotes == ["127.0.0.1", "203.0.113.9"]  # untrusted headers are ignored without PROXY_HOPS
