@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -27,7 +28,7 @@ from tests.contract import document
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Small enough that the three callers on both databases take well under a minute on two cores; the
 # examples differ from run to run, so repeated runs widen the search.
-EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
+EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 1}
 
 
 def _real_ids(world: World) -> dict[str, int]:
@@ -72,6 +73,12 @@ def test_no_generated_request_breaks_the_api_or_its_document(
                 response = case.call(headers=headers)
                 case.validate_response(response, checks=CHECKS)
 
-            call()
+            try:
+                call()
+            except Unsatisfiable:
+                # An operation without parameters or body has no invalid request to make.
+                declared = document()["paths"][operation.path][operation.method.lower()]
+                if mode is GenerationMode.POSITIVE or {"parameters", "requestBody"} & set(declared):
+                    raise
         ran += 1
     assert ran == sum(len(operations) for operations in document()["paths"].values())

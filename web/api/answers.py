@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, ValidationInfo, model_validator
 
 from matchmaker.audiences import Audience, audience_in, hidden_fields, person_audience, team_audience
 from matchmaker.permissions import ANONYMOUS, Principal
@@ -41,9 +41,16 @@ class Private(Answer):
         return self
 
 
+class AnswerMismatch(RuntimeError):
+    """A view answered something its declared model does not describe."""
+
+
 def render(model: type[BaseModel], payload: Any, principal: Principal) -> Any:
     """The answer as sent: checked against its model, with what the reader may not see left out."""
-    found = model.model_validate(payload, context={"principal": principal})
+    try:
+        found = model.model_validate(payload, context={"principal": principal})
+    except ValidationError as exc:  # our mistake, not the caller's: never a 422
+        raise AnswerMismatch(f"{model.__name__} does not describe this answer: {exc}") from None
     return found.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
