@@ -26,9 +26,15 @@ from tests.conftest import World, bearer
 from tests.contract import document
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# Small enough that the three callers on both databases take well under a minute on two cores; the
-# examples differ from run to run, so repeated runs widen the search.
+# Few examples per operation, so the three callers on both databases stay well under a minute on two
+# cores; they differ from run to run, so repeated runs widen the search. Invalid requests (costlier to
+# generate) are sent as the manager, whose requests reach furthest past the permission checks.
 EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 1}
+MODES = {
+    "founder": [GenerationMode.POSITIVE],
+    "manager": [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    None: [GenerationMode.POSITIVE],
+}
 
 
 def _real_ids(world: World) -> dict[str, int]:
@@ -55,10 +61,10 @@ def test_no_generated_request_breaks_the_api_or_its_document(
     ran = 0
     for found in schema.get_all_operations():
         operation = found.ok()
-        for mode, examples in EXAMPLES.items():
+        for mode in MODES[caller]:
 
             @settings(
-                max_examples=examples,
+                max_examples=EXAMPLES[mode],
                 deadline=None,
                 database=None,
                 phases=[Phase.generate],
