@@ -23,7 +23,18 @@ ERROR_SCHEMA = {
                     "type": "string",
                     "description": "A sentence a person understands, in their language",
                 },
-                "details": {"type": "object", "description": "Specifics, e.g. fields -> what is wrong"},
+                "details": {
+                    "type": "object",
+                    "description": "Specifics, e.g. fields -> what is wrong",
+                    "properties": {
+                        "fields": {
+                            "type": "object",
+                            "description": "Each refused field (dotted for nested ones) -> a stable code, "
+                            "e.g. out_of_range, too_long, control_characters, required",
+                            "additionalProperties": {"type": "string"},
+                        }
+                    },
+                },
             },
         }
     },
