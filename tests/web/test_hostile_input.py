@@ -163,3 +163,31 @@ def test_refusals_speak_the_callers_language(client: Client, world: World) -> No
     english = client.get(url, headers={"Accept-Language": "en"}).json["error"]["message"]
     assert "字段无效" in chinese
     assert english.startswith("Some fields are not valid")
+
+
+def test_nul_bytes_in_body_strings_and_keys_are_refused_before_the_database(
+    client: Client, world: World, tokens: dict[str, dict[str, str]]
+) -> None:
+    host, manager = tokens["host"], tokens["manager"]
+    created = client.post(
+        "/api/v1/resources",
+        json={
+            "space_id": world.space1.id,
+            "organization_id": world.host1.id,
+            "kind": "equipment",
+            "category": "x\x00",
+            "name_zh": "示波器",
+            "name_en": "Oscilloscope",
+        },
+        headers=host,
+    )
+    refused(created, "category", code="control_characters")
+    edited = client.patch(f"/api/v1/resources/{world.equipment1.id}", json={"category": "\x00"}, headers=host)
+    refused(edited, "category", code="control_characters")
+    reviewed = client.post(
+        f"/api/v1/teams/{world.pending1.id}/review",
+        json={"decision": "admitted", "criteria_met": {"a\x00": True}},
+        headers=manager,
+    )
+    assert reviewed.status_code == 422
+    assert list(reviewed.json["error"]["details"]["fields"].values()) == ["control_characters"]

@@ -112,7 +112,7 @@ class ResourceCreate(ResourceFields):
     space_id: Id
     organization_id: Id
     kind: Kind
-    category: Annotated[str, StringConstraints(max_length=40)]
+    category: Annotated[str, StringConstraints(max_length=40), Printable]
 
 
 class ResourceUpdate(Body):
@@ -129,7 +129,7 @@ class ResourceUpdate(Body):
     subsidy_zh: Long | None = None
     subsidy_en: Long | None = None
     capacity: int | None = Field(default=None, ge=1, le=1000)
-    category: Annotated[str, StringConstraints(max_length=40)] | None = None
+    category: Annotated[str, StringConstraints(max_length=40), Printable] | None = None
     attributes: dict[str, Any] | None = None
     tags: list[Slug] | None = Field(default=None, max_length=30)
 
@@ -225,7 +225,9 @@ class TeamUpdate(Body):
 
 class ReviewIn(Body):
     decision: Literal["admitted", "rejected"]
-    criteria_met: dict[Annotated[str, StringConstraints(max_length=63)], bool] = Field(default_factory=dict)
+    criteria_met: dict[Annotated[str, StringConstraints(max_length=63), Printable], bool] = Field(
+        default_factory=dict
+    )
     note: Long = ""
     stage: EntryStage | None = None
     residence_start: Day | None = None
