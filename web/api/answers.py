@@ -660,3 +660,46 @@ class LedgerOut(Answer):
 
 class FeedOut(Answer):
     url: str = Field(description="Secret iCalendar address; anyone holding it can read the bookings")
+
+
+# Notifications --------------------------------------------------------------------------------------
+
+
+class NotificationOut(Answer):
+    id: int
+    kind: str
+    channel: str
+    subject: str
+    title_en: str
+    title_zh: str
+    body_en: str
+    body_zh: str
+    link: str
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+class NotificationPage(Answer):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread_count: int
+
+
+class NotificationRead(NotificationOut):
+    unread_count: int
+
+
+class AllRead(Answer):
+    marked: int
+    unread_count: int
+
+
+class PreferenceOut(Answer):
+    kind: str
+    label_en: str
+    label_zh: str
+    in_app: bool = Field(description="One switch per channel; e-mail is a channel to come")
+
+
+class Preferences(Answer):
+    preferences: list[PreferenceOut]
