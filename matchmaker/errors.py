@@ -42,6 +42,7 @@ _FIELD_CODES = {
     "json_invalid": "not_json",
     "finite_number": "not_a_number",
     "timezone_aware": "needs_timezone",
+    "out_of_range": "out_of_range",
 }
 _FIELD_CODE_PREFIXES = (
     (("int_", "float_", "decimal_parsing", "decimal_type"), "not_a_number"),

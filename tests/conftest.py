@@ -23,6 +23,7 @@ from matchmaker.operations import catalogue
 from models import Base, migrate
 from models.database import make_engine, make_session_factory
 from seeds import builders
+from tests.contract import check_answer
 from web import create_app
 
 IN_CI = os.environ.get("CI") == "true"
@@ -152,7 +153,13 @@ def app(factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.Monke
 
 
 class Client(FlaskClient):
-    """A test client that logs in through the real form and sends CSRF tokens like a browser."""
+    """A test client that logs in through the real form and sends CSRF tokens like a browser, and
+    checks every API answer it receives against the OpenAPI document."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        check_answer(self.application, response)
+        return response
 
     def csrf_token(self, path: str = "/login") -> str:
         page = self.get(path).get_data(as_text=True)

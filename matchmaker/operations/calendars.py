@@ -3,6 +3,7 @@ the ledger, the slot finder and the iCalendar feeds."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -56,6 +57,9 @@ from models import (
     Team,
 )
 from models.base import utcnow
+
+# What secrets.token_urlsafe makes, with room to spare; anything else cannot be a feed.
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def _range(start: datetime, end: datetime, *, most: timedelta = timedelta(days=42)) -> None:
@@ -419,6 +423,8 @@ def feed_bookings(
 ) -> tuple[str, str, list[Booking]]:
     """(owner kind, title, bookings from 90 days back on) for a feed token; unknown tokens are 404."""
     now = now or utcnow()
+    if not FEED_TOKEN.fullmatch(token):  # never a query: PostgreSQL refuses NUL, and nobody's token is long
+        raise NotFound("calendar", "日历", "?")
     feed = session.scalar(select(CalendarFeed).where(CalendarFeed.token == token))
     if feed is None:
         raise NotFound("calendar", "日历", "?")

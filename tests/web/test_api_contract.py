@@ -52,6 +52,28 @@ def test_every_api_route_is_documented(app: Flask) -> None:
             assert (path, method.lower()) in documented, (path, method)
 
 
+def test_every_success_has_a_documented_answer_model_and_errors_one_shape(app: Flask) -> None:
+    from web.api.openapi import build_document
+
+    document = build_document()
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+            assert len(successes) == 1, (method, path)
+            (status, response), *_ = successes.items()
+            if status == "204":
+                assert "content" not in response, (method, path)
+                continue
+            name = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            assert schemas[name].get("type") == "object" or "anyOf" in schemas[name], (method, path)
+            errors = [r for s, r in operation["responses"].items() if s.startswith("4")]
+            assert errors and all(
+                r["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+                for r in errors
+            ), (method, path)
+
+
 JSONISH = st.recursive(
     st.none()
     | st.booleans()

@@ -3,6 +3,7 @@ offers, reviews the optimal draft, then publishes or discards it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from matchmaker import lifecycles
 from matchmaker.errors import InvalidInput
 from matchmaker.operations import allocations, spaces
 from models import AdmissionStatus, Resource, Team
+from web.api import schemas
 from web.db import get_session
 from web.i18n import current_locale
 from web.recommendations import model_folder
@@ -87,20 +89,34 @@ def index(space_id: int) -> Any:
     ), (422 if error else 200)
 
 
+NUMBER_LIMIT = 100_000  # the largest capacity a round takes; the other numbers are smaller still
+
+
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and 1 <= int(raw) <= schemas.MAX_ID
+
+
 def _number(name: str, default: str, cast: type[int] | type[float]) -> Any:
     raw = request.form.get(name, default).strip() or default
     try:
-        return cast(raw)
+        value = cast(raw)
     except ValueError as exc:
         raise InvalidInput(
             f"{name} must be a number.", f"{name} 必须是数字。", details={"fields": {name: "not_a_number"}}
         ) from exc
+    if not math.isfinite(value) or not 0 <= value <= NUMBER_LIMIT:
+        raise InvalidInput(
+            f"{name} must be a number from 0 to {NUMBER_LIMIT}.",
+            f"{name} 必须是 0 到 {NUMBER_LIMIT} 之间的数。",
+            details={"fields": {name: "out_of_range"}},
+        )
+    return value
 
 
 def _spec(space_id: int, kind: str) -> allocations.RoundSpec:
     capacity = {}
     for key, value in request.form.items():
-        if key.startswith("capacity-") and key[9:].isdigit() and value.strip():
+        if key.startswith("capacity-") and _is_id(key[9:]) and value.strip():
             units = _number(key, "0", int)
             if units > 0:
                 capacity[int(key[9:])] = units
@@ -110,7 +126,7 @@ def _spec(space_id: int, kind: str) -> allocations.RoundSpec:
             "本轮分配的容量为零：没有任何资源提供可分配的单位。",
             details={"fields": {"capacity": "zero_total"}},
         )
-    team_ids = [int(v) for v in request.form.getlist("team_ids") if v.isdigit()]
+    team_ids = [int(v) for v in request.form.getlist("team_ids") if _is_id(v)]
     title = request.form.get("title", "").strip()[:200] or _("Allocation round")
     return allocations.RoundSpec(
         space_id=space_id,

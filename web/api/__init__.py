@@ -11,8 +11,9 @@ from flask import Blueprint, request
 from pydantic import BaseModel
 
 from matchmaker.errors import InvalidInput, NotAuthenticated
+from web.api import answers
 from web.extensions import csrf
-from web.security import current_db_user, is_token_request
+from web.security import current_db_user, current_principal, is_token_request
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -31,6 +32,8 @@ class Operation:
     auth: bool
     responses: dict[int, str] = field(default_factory=dict)
     body_required: bool = True
+    answer: type[BaseModel] | None = None
+    status: int = 200
 
 
 OPERATIONS: list[Operation] = []
@@ -85,13 +88,18 @@ def route(
     auth: bool = True,
     responses: dict[int, str] | None = None,
     body_required: bool = True,
+    answer: type[BaseModel] | None = None,
 ) -> Callable[[F], F]:
-    """Register an API route. With ``body_required=False`` an empty body stands for ``body()``'s
-    defaults (for actions whose details are optional)."""
+    """Register an API route. ``answer`` is the model of its success (201 when ``responses`` names
+    201; without a model, 204 and no body). With ``body_required=False`` an empty body stands for
+    ``body()``'s defaults (for actions whose details are optional)."""
+    success = 204 if answer is None else 201 if 201 in (responses or {}) else 200
 
     def decorate(view: F) -> F:
         OPERATIONS.append(
-            Operation(rule, method, summary, tag, body, query, auth, responses or {}, body_required)
+            Operation(
+                rule, method, summary, tag, body, query, auth, responses or {}, body_required, answer, success
+            )
         )
 
         @wraps(view)
@@ -104,7 +112,13 @@ def route(
                 kwargs["body"] = body() if empty and not body_required else parse_json(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
-            return view(*args, **kwargs)
+            result = view(*args, **kwargs)
+            if answer is None:
+                return result
+            if not isinstance(result, tuple):
+                return answers.render(answer, result, current_principal())
+            payload, *rest = result
+            return (answers.render(answer, payload, current_principal()), *rest)
 
         endpoint = f"{view.__name__}"
         bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])

@@ -8,7 +8,7 @@ from flask import url_for
 
 from matchmaker.errors import InvalidInput
 from matchmaker.operations import allocations
-from web.api import route, schemas
+from web.api import answers, route, schemas
 from web.db import get_session
 from web.recommendations import model_folder
 from web.security import current_principal
@@ -24,6 +24,7 @@ TAG = "matching"
     tag=TAG,
     body=schemas.RoundIn,
     responses={201: "Draft computed", 422: "Zero capacity, unknown teams or resources"},
+    answer=answers.RoundOut,
 )
 def create_round(space_id: int, body: schemas.RoundIn) -> Any:
     capacity: dict[int, int] = {}
@@ -51,7 +52,13 @@ def create_round(space_id: int, body: schemas.RoundIn) -> Any:
     return allocations.round_out(found, current_principal()), 201, {"Location": location}
 
 
-@route("/spaces/<int:space_id>/allocation-rounds", "GET", "A space's allocation rounds (managers)", tag=TAG)
+@route(
+    "/spaces/<int:space_id>/allocation-rounds",
+    "GET",
+    "A space's allocation rounds (managers)",
+    tag=TAG,
+    answer=answers.RoundList,
+)
 def list_rounds(space_id: int) -> Any:
     principal = current_principal()
     found = allocations.list_rounds(get_session(), principal, space_id)
@@ -63,6 +70,7 @@ def list_rounds(space_id: int) -> Any:
     "GET",
     "A round: all of it for managers; a published round's own lines for its teams and mentors",
     tag=TAG,
+    answer=answers.RoundOut,
 )
 def get_round(round_id: int) -> Any:
     principal = current_principal()
@@ -75,6 +83,7 @@ def get_round(round_id: int) -> Any:
     "Publish a draft round: its teams and mentors are told",
     tag=TAG,
     responses={409: "Already published or discarded"},
+    answer=answers.RoundOut,
 )
 def publish_round(round_id: int) -> Any:
     principal = current_principal()
@@ -82,7 +91,13 @@ def publish_round(round_id: int) -> Any:
     return allocations.round_out(found, principal)
 
 
-@route("/allocation-rounds/<int:round_id>/discard", "POST", "Discard a draft round", tag=TAG)
+@route(
+    "/allocation-rounds/<int:round_id>/discard",
+    "POST",
+    "Discard a draft round",
+    tag=TAG,
+    answer=answers.RoundOut,
+)
 def discard_round(round_id: int) -> Any:
     principal = current_principal()
     found = allocations.discard_round(get_session(), principal, round_id)

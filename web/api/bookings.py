@@ -17,7 +17,7 @@ from matchmaker.operations import booking_rules, calendars
 from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import get_resource
 from models import IdempotencyRecord
-from web.api import route, schemas
+from web.api import answers, route, schemas
 from web.db import get_session
 from web.security import current_principal, require_user
 
@@ -106,6 +106,7 @@ def idempotent(work: Callable[[], tuple[dict[str, Any], int]]) -> Any:
     "A resource's booking rules: opening hours, slot size, lengths, buffer, units, approval, certification",
     tag=TAG,
     auth=False,
+    answer=answers.AvailabilityOut,
 )
 def get_availability(resource_id: int) -> Any:
     session = get_session()
@@ -124,6 +125,7 @@ def get_availability(resource_id: int) -> Any:
     "Set a resource's booking rules (its hosts and the space's managers)",
     tag=TAG,
     body=schemas.AvailabilityUpdate,
+    answer=answers.AvailabilityOut,
 )
 def update_availability(resource_id: int, body: schemas.AvailabilityUpdate) -> Any:
     changes = schemas.changes(body)
@@ -146,6 +148,7 @@ def _window(query: schemas.RangeParams, default_days: int = 7) -> tuple[datetime
     tag=TAG,
     query=schemas.RangeParams,
     auth=False,
+    answer=answers.CalendarOut,
 )
 def resource_calendar(resource_id: int, query: schemas.RangeParams) -> Any:
     start, end = _window(query)
@@ -159,6 +162,7 @@ def resource_calendar(resource_id: int, query: schemas.RangeParams) -> Any:
     tag=TAG,
     query=schemas.WeekParams,
     auth=False,
+    answer=answers.SpaceWeek,
 )
 def space_calendar(space_id: int, query: schemas.WeekParams) -> Any:
     week = query.week or datetime.now(UTC).date()
@@ -174,6 +178,7 @@ def space_calendar(space_id: int, query: schemas.WeekParams) -> Any:
     "What a booking would cost (free monthly hours, discount) and whether the time is free",
     tag=TAG,
     body=schemas.QuoteIn,
+    answer=answers.QuoteOut,
 )
 def quote(body: schemas.QuoteIn) -> Any:
     principal, now = _principal_and_now()
@@ -194,6 +199,7 @@ def quote(body: schemas.QuoteIn) -> Any:
         409: "Slot taken (with conflicts and alternatives), quota exceeded or resource retired",
         422: "A rule is broken: range, alignment, hours, blackout, horizon, past",
     },
+    answer=answers.BookingOrSeries,
 )
 def create_booking(body: schemas.BookingIn) -> Any:
     def work() -> tuple[dict[str, Any], int]:
@@ -244,6 +250,7 @@ def create_booking(body: schemas.BookingIn) -> Any:
     "A team's bookings (upcoming, or all with include_past)",
     tag=TAG,
     query=schemas.TeamBookingsParams,
+    answer=answers.BookingList,
 )
 def list_bookings(query: schemas.TeamBookingsParams) -> Any:
     found = calendars.team_bookings(
@@ -257,12 +264,19 @@ def list_bookings(query: schemas.TeamBookingsParams) -> Any:
     "GET",
     "My equipment: bookings of the resources I host or manage, pending approvals first",
     tag=TAG,
+    answer=answers.HostedList,
 )
 def hosted_bookings() -> Any:
     return {"items": calendars.host_bookings(get_session(), current_principal())}
 
 
-@route("/bookings/<int:booking_id>", "GET", "One booking (its team, its hosts and managers)", tag=TAG)
+@route(
+    "/bookings/<int:booking_id>",
+    "GET",
+    "One booking (its team, its hosts and managers)",
+    tag=TAG,
+    answer=answers.BookingOut,
+)
 def get_booking(booking_id: int) -> Any:
     return ops.booking_out(ops.get_booking(get_session(), current_principal(), booking_id))
 
@@ -273,6 +287,7 @@ def get_booking(booking_id: int) -> Any:
     "Move a booking (one occurrence of a series moves alone)",
     tag=TAG,
     body=schemas.MoveIn,
+    answer=answers.BookingOut,
 )
 def move_booking(booking_id: int, body: schemas.MoveIn) -> Any:
     principal, now = _principal_and_now()
@@ -295,6 +310,7 @@ def move_booking(booking_id: int, body: schemas.MoveIn) -> Any:
     body=schemas.ReasonIn,
     body_required=False,
     responses={200: "Cancelled", 409: "Already cancelled, or already started"},
+    answer=answers.BookingOut,
 )
 def cancel_booking(booking_id: int, body: schemas.ReasonIn) -> Any:
     principal, now = _principal_and_now()
@@ -308,6 +324,7 @@ def cancel_booking(booking_id: int, body: schemas.ReasonIn) -> Any:
     "Approve or reject a pending booking (the resource's hosts and managers)",
     tag=TAG,
     body=schemas.DecisionIn,
+    answer=answers.BookingOut,
 )
 def decide_booking(booking_id: int, body: schemas.DecisionIn) -> Any:
     principal, now = _principal_and_now()
@@ -322,7 +339,7 @@ def _action(name: str, operation: Callable[..., Any], summary: str) -> None:
         return ops.booking_out(booking)
 
     view.__name__ = name.replace("-", "_")
-    route(f"/bookings/<int:booking_id>/{name}", "POST", summary, tag=TAG)(view)
+    route(f"/bookings/<int:booking_id>/{name}", "POST", summary, tag=TAG, answer=answers.BookingOut)(view)
 
 
 _action("accept", ops.accept_offer, "Accept a waitlist offer (held for you for 30 minutes)")
@@ -340,6 +357,7 @@ _action("check-out", ops.check_out, "Check out: records actual use; leaving earl
     tag=TAG,
     body=schemas.WaitlistIn,
     responses={201: "Waiting", 409: "The slot is free: book it"},
+    answer=answers.WaitlistOut,
 )
 def join_waitlist(body: schemas.WaitlistIn) -> Any:
     principal, now = _principal_and_now()
@@ -354,7 +372,7 @@ def join_waitlist(body: schemas.WaitlistIn) -> Any:
     return ops.waitlist_out(entry), 201
 
 
-@route("/waitlist/<int:entry_id>", "DELETE", "Stop waiting", tag=TAG)
+@route("/waitlist/<int:entry_id>", "DELETE", "Stop waiting", tag=TAG, answer=answers.WaitlistOut)
 def leave_waitlist(entry_id: int) -> Any:
     entry = ops.leave_waitlist(get_session(), current_principal(), entry_id)
     return ops.waitlist_out(entry)
@@ -367,6 +385,7 @@ def leave_waitlist(entry_id: int) -> Any:
     "resource), across the spaces the team may use, by start time then price",
     tag=TAG,
     query=schemas.SlotParams,
+    answer=answers.SlotList,
 )
 def find_slots(query: schemas.SlotParams) -> Any:
     principal, now = _principal_and_now()
@@ -398,6 +417,7 @@ def find_slots(query: schemas.SlotParams) -> Any:
     tag=TAG,
     body=schemas.BlackoutIn,
     responses={201: "Created"},
+    answer=answers.BlackoutCreated,
 )
 def add_blackout(resource_id: int, body: schemas.BlackoutIn) -> Any:
     principal, now = _principal_and_now()
@@ -418,13 +438,21 @@ def add_blackout(resource_id: int, body: schemas.BlackoutIn) -> Any:
     }, 201
 
 
-@route("/blackouts/<int:blackout_id>", "DELETE", "Reopen: remove a blackout", tag=TAG)
+@route(
+    "/blackouts/<int:blackout_id>", "DELETE", "Reopen: remove a blackout", tag=TAG, answer=answers.BlackoutOut
+)
 def remove_blackout(blackout_id: int) -> Any:
     blackout = booking_rules.remove_blackout(get_session(), current_principal(), blackout_id)
     return booking_rules.blackout_out(blackout)
 
 
-@route("/resources/<int:resource_id>/certifications", "GET", "Who is certified for this equipment", tag=TAG)
+@route(
+    "/resources/<int:resource_id>/certifications",
+    "GET",
+    "Who is certified for this equipment",
+    tag=TAG,
+    answer=answers.CertificateList,
+)
 def list_certifications(resource_id: int) -> Any:
     return {"items": booking_rules.certifications(get_session(), current_principal(), resource_id)}
 
@@ -436,6 +464,7 @@ def list_certifications(resource_id: int) -> Any:
     tag=TAG,
     body=schemas.CertificationIn,
     responses={201: "Certified"},
+    answer=answers.CertificateOut,
 )
 def grant_certification(resource_id: int, body: schemas.CertificationIn) -> Any:
     principal, now = _principal_and_now()
@@ -460,6 +489,7 @@ def _certificate(cert: Any, now: datetime) -> dict[str, Any]:
     "DELETE",
     "Revoke a user's certificate for this equipment",
     tag=TAG,
+    answer=answers.CertificateOut,
 )
 def revoke_certification(resource_id: int, user_id: int) -> Any:
     principal, now = _principal_and_now()
@@ -473,6 +503,7 @@ def revoke_certification(resource_id: int, user_id: int) -> Any:
     "GET",
     "Free monthly hours, discounts and caps by kind and stage",
     tag=TAG,
+    answer=answers.AllowanceList,
 )
 def list_allowances(space_id: int) -> Any:
     return {
@@ -486,13 +517,20 @@ def list_allowances(space_id: int) -> Any:
     "Set the free monthly hours, discount and cap for one resource kind and stage (managers)",
     tag=TAG,
     body=schemas.AllowanceIn,
+    answer=answers.AllowanceOut,
 )
 def set_allowance(space_id: int, body: schemas.AllowanceIn) -> Any:
     row = booking_rules.set_allowance(get_session(), current_principal(), space_id, **body.model_dump())
     return booking_rules.allowance_out(row)
 
 
-@route("/teams/<int:team_id>/ledger", "GET", "A team's charges, refunds and fees, with the balance", tag=TAG)
+@route(
+    "/teams/<int:team_id>/ledger",
+    "GET",
+    "A team's charges, refunds and fees, with the balance",
+    tag=TAG,
+    answer=answers.LedgerOut,
+)
 def team_ledger(team_id: int) -> Any:
     return calendars.ledger(get_session(), current_principal(), team_id)
 
@@ -508,6 +546,7 @@ def _feed(kind: str, owner_id: int, body: schemas.FeedIn) -> Any:
     "The secret iCalendar address of a team's bookings (rotate to revoke the old one)",
     tag=TAG,
     body=schemas.FeedIn,
+    answer=answers.FeedOut,
 )
 def team_feed(team_id: int, body: schemas.FeedIn) -> Any:
     return _feed("team", team_id, body)
@@ -519,6 +558,7 @@ def team_feed(team_id: int, body: schemas.FeedIn) -> Any:
     "The secret iCalendar address of a resource's bookings, for its hosts (rotate to revoke)",
     tag=TAG,
     body=schemas.FeedIn,
+    answer=answers.FeedOut,
 )
 def resource_feed(resource_id: int, body: schemas.FeedIn) -> Any:
     return _feed("resource", resource_id, body)

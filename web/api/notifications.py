@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from matchmaker.notifications import KINDS
 from matchmaker.operations import notifications as centre
-from web.api import route
-from web.api.schemas import Body, Id
+from web.api import answers, route
+from web.api.schemas import Body, Id, Printable
 from web.db import get_session
 from web.security import require_user
 
@@ -18,7 +18,7 @@ TAG = "notifications"
 
 class NotificationListParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+    cursor: Annotated[str, StringConstraints(max_length=40), Printable] | None = None
     limit: Annotated[int, Field(ge=1, le=centre.PAGE_MAX)] = 20
     unread: bool = False
 
@@ -26,7 +26,7 @@ class NotificationListParams(BaseModel):
 class PreferencesIn(Body):
     """``{"in_app": {"booking_approved": false, ...}}``: the kinds to switch on or off."""
 
-    in_app: dict[Annotated[str, StringConstraints(max_length=40)], bool] = Field(max_length=64)
+    in_app: dict[Annotated[str, StringConstraints(max_length=40), Printable], bool] = Field(max_length=64)
 
 
 @route(
@@ -36,6 +36,7 @@ class PreferencesIn(Body):
     tag=TAG,
     query=NotificationListParams,
     responses={200: "A page of notifications", 422: "A cursor that was not handed out"},
+    answer=answers.NotificationPage,
 )
 def list_notifications(query: NotificationListParams) -> Any:
     user = require_user()
@@ -56,6 +57,7 @@ def list_notifications(query: NotificationListParams) -> Any:
     "Mark one of my notifications read",
     tag=TAG,
     responses={200: "Marked", 404: "No such notification of mine"},
+    answer=answers.NotificationRead,
 )
 def mark_read(notification_id: Id) -> Any:
     user = require_user()
@@ -63,7 +65,7 @@ def mark_read(notification_id: Id) -> Any:
     return {**centre.out(note), "unread_count": centre.unread_count(get_session(), user.id)}
 
 
-@route("/notifications/read-all", "POST", "Mark all my notifications read", tag=TAG)
+@route("/notifications/read-all", "POST", "Mark all my notifications read", tag=TAG, answer=answers.AllRead)
 def mark_all_read() -> Any:
     user = require_user()
     marked = centre.mark_all_read(get_session(), user.id)
@@ -79,7 +81,13 @@ def _preferences_out(user_id: int) -> dict[str, Any]:
     }
 
 
-@route("/notifications/preferences", "GET", "Which kinds of notification I receive", tag=TAG)
+@route(
+    "/notifications/preferences",
+    "GET",
+    "Which kinds of notification I receive",
+    tag=TAG,
+    answer=answers.Preferences,
+)
 def get_preferences() -> Any:
     return _preferences_out(require_user().id)
 
@@ -91,6 +99,7 @@ def get_preferences() -> Any:
     tag=TAG,
     body=PreferencesIn,
     responses={200: "Saved", 422: "An unknown kind"},
+    answer=answers.Preferences,
 )
 def set_preferences(body: PreferencesIn) -> Any:
     user = require_user()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from web.api import OPERATIONS, bp
+from web.api.schemas import MAX_ID
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -22,11 +23,27 @@ ERROR_SCHEMA = {
                     "type": "string",
                     "description": "A sentence a person understands, in their language",
                 },
-                "details": {"type": "object", "description": "Specifics, e.g. fields -> what is wrong"},
+                "details": {
+                    "type": "object",
+                    "description": "Specifics, e.g. fields -> what is wrong",
+                    "properties": {
+                        "fields": {
+                            "type": "object",
+                            "description": "Each refused field (dotted for nested ones) -> a stable code, "
+                            "e.g. out_of_range, too_long, control_characters, required",
+                            "additionalProperties": {"type": "string"},
+                        }
+                    },
+                },
             },
         }
     },
 }
+
+
+SUCCESS = {200: "OK", 201: "Created", 204: "Done; no content"}
+# Ids in addresses are 32-bit (the ``int`` converter refuses the rest as "not found").
+PATH_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -61,14 +78,17 @@ def build_document() -> dict[str, Any]:
             "summary": op.summary,
             "tags": [op.tag],
             "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.rule.lower()).strip('_')}",
-            "responses": {"200": {"description": "OK"}, "4XX": error_response},
+            "responses": {"4XX": error_response},
         }
         for status, text in op.responses.items():
-            entry["responses"][str(status)] = (
-                {"description": text} if status < 400 else {**error_response, "description": text}
-            )
+            if status >= 400:
+                entry["responses"][str(status)] = {**error_response, "description": text}
+        success: dict[str, Any] = {"description": op.responses.get(op.status, SUCCESS[op.status])}
+        if op.answer is not None:
+            success["content"] = {"application/json": {"schema": _schema_ref(op.answer, components)}}
+        entry["responses"][str(op.status)] = success
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            {"name": name, "in": "path", "required": True, "schema": PATH_ID}
             for name in re.findall(r"{(\w+)}", path)
         ]
         if op.query is not None:

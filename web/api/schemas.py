@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
@@ -21,6 +22,39 @@ def _no_control_characters(value: str) -> str:
 
 
 Printable = AfterValidator(_no_control_characters)
+
+_When = TypeVar("_When", date, datetime)
+
+# Dates a maker space can mean: converting year 1 or 9999 between zones overflows, and nothing the
+# platform records lies outside these years.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+
+
+def _within_years(value: _When) -> _When:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "out_of_range",
+            "dates must lie between the years {first} and {last}",
+            {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+    return value
+
+
+def check_years(value: _When, field: str) -> _When:
+    """The same bound for dates that pages parse by hand, as the caller's mistake."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"{field} must lie between the years {FIRST_YEAR} and {LAST_YEAR}.",
+            f"{field} 须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间。",
+            details={"fields": {field: "out_of_range"}},
+        )
+    return value
+
+
+_DATE_RANGE = f"Between the years {FIRST_YEAR} and {LAST_YEAR}."
+Moment = Annotated[AwareDatetime, AfterValidator(_within_years), Field(description=_DATE_RANGE)]
+Day = Annotated[date, AfterValidator(_within_years), Field(description=_DATE_RANGE)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable]
 OptShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Printable]
 Opt80 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), Printable]
@@ -78,7 +112,7 @@ class ResourceCreate(ResourceFields):
     space_id: Id
     organization_id: Id
     kind: Kind
-    category: Annotated[str, StringConstraints(max_length=40)]
+    category: Annotated[str, StringConstraints(max_length=40), Printable]
 
 
 class ResourceUpdate(Body):
@@ -95,7 +129,7 @@ class ResourceUpdate(Body):
     subsidy_zh: Long | None = None
     subsidy_en: Long | None = None
     capacity: int | None = Field(default=None, ge=1, le=1000)
-    category: Annotated[str, StringConstraints(max_length=40)] | None = None
+    category: Annotated[str, StringConstraints(max_length=40), Printable] | None = None
     attributes: dict[str, Any] | None = None
     tags: list[Slug] | None = Field(default=None, max_length=30)
 
@@ -114,10 +148,27 @@ class SearchParams(BaseModel):
     category: list[Annotated[str, StringConstraints(max_length=40), Printable]] = Field(default_factory=list)
     tag: list[Slug] = Field(default_factory=list, max_length=20)
     space_id: list[Id] = Field(default_factory=list, max_length=50)
-    price_max: float | None = Field(default=None, ge=0)
+    price_max: float | None = Field(default=None, ge=0, le=1e9)
     include_retired: bool = False
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class DirectoryParams(BaseModel):
+    """Query string of ``GET /api/v1/directory``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space_id: Id | None = None
+    q: Annotated[str, StringConstraints(max_length=200), Printable] = ""
+
+
+class SpaceTeamsParams(BaseModel):
+    """Query string of ``GET /api/v1/spaces/<id>/teams``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "admitted", "rejected"] | None = None
 
 
 class RecommendationParams(BaseModel):
@@ -174,10 +225,12 @@ class TeamUpdate(Body):
 
 class ReviewIn(Body):
     decision: Literal["admitted", "rejected"]
-    criteria_met: dict[Annotated[str, StringConstraints(max_length=63)], bool] = Field(default_factory=dict)
+    criteria_met: dict[Annotated[str, StringConstraints(max_length=63), Printable], bool] = Field(
+        default_factory=dict
+    )
     note: Long = ""
     stage: EntryStage | None = None
-    residence_start: date | None = None
+    residence_start: Day | None = None
     free_months: int = Field(default=6, ge=6, le=60)
 
 
@@ -204,7 +257,7 @@ class SpaceUpdate(Body):
     niche_en: Short | None = None
     description_zh: Long | None = None
     description_en: Long | None = None
-    founded_on: date | None = None
+    founded_on: Day | None = None
     operating_entity: OptShort | None = None
     operating_entity_nature: EntityNature | None = None
     legal_representative: Opt80 | None = None
@@ -301,8 +354,8 @@ class RepeatIn(Body):
 class BookingIn(Body):
     team_id: Id
     resource_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     unit: Unit | None = None
     note: Long = ""
     repeat: RepeatIn | None = None
@@ -311,13 +364,13 @@ class BookingIn(Body):
 class QuoteIn(Body):
     team_id: Id
     resource_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class MoveIn(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class ReasonIn(Body):
@@ -330,8 +383,8 @@ class DecisionIn(Body):
 
 
 class BlackoutIn(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     reason: Short
     effect: Literal["cancel", "flag"] = "cancel"
     unit: Unit | None = None
@@ -364,7 +417,7 @@ class AvailabilityUpdate(Body):
 
 class CertificationIn(Body):
     user_id: Id
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
 
 
 class AllowanceIn(Body):
@@ -378,8 +431,8 @@ class AllowanceIn(Body):
 class WaitlistIn(Body):
     team_id: Id
     resource_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class FeedIn(Body):
@@ -391,14 +444,14 @@ class RangeParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Moment | None = None
+    end: Moment | None = None
 
 
 class WeekParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    week: date | None = None
+    week: Day | None = None
 
 
 class TeamBookingsParams(BaseModel):
@@ -415,8 +468,8 @@ class SlotParams(BaseModel):
     minutes: Minutes
     tag: Slug | None = None
     resource_id: Id | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Moment | None = None
+    end: Moment | None = None
     limit: int = Field(default=10, ge=1, le=50)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import url_for
 from flask_login import logout_user
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from matchmaker.errors import InvalidInput, NotFound
 from matchmaker.operations import accounts, catalogue, matching, spaces, teams
 from matchmaker.permissions import can_edit_space
 from models import Organization, Role, User
-from web.api import route, schemas
+from web.api import answers, route, schemas
 from web.db import get_session
 from web.extensions import limiter, login_limit
 from web.recommendations import mode_label, model_folder, reasons_out
@@ -41,6 +41,7 @@ def user_out(user: User) -> dict[str, Any]:
     body=schemas.RegisterIn,
     auth=False,
     responses={201: "Created", 409: "E-mail taken", 422: "Invalid input"},
+    answer=answers.UserOut,
 )
 @limiter.limit(login_limit)
 def register(body: schemas.RegisterIn) -> Any:
@@ -50,7 +51,7 @@ def register(body: schemas.RegisterIn) -> Any:
     return user_out(user), 201
 
 
-@route("/users/me", "GET", "The current user, with roles and teams", tag="users")
+@route("/users/me", "GET", "The current user, with roles and teams", tag="users", answer=answers.UserOut)
 def me() -> Any:
     return user_out(require_user())
 
@@ -67,6 +68,7 @@ def me() -> Any:
         422: "Wrong credentials",
         429: "Too many attempts",
     },
+    answer=answers.TokenCreated,
 )
 @limiter.limit(login_limit)
 def create_token_with_password(body: schemas.TokenIn) -> Any:
@@ -76,7 +78,13 @@ def create_token_with_password(body: schemas.TokenIn) -> Any:
     return {"id": token.id, "name": token.name, "token": secret}, 201
 
 
-@route("/users/me/tokens", "GET", "My personal access tokens (never their secrets)", tag="users")
+@route(
+    "/users/me/tokens",
+    "GET",
+    "My personal access tokens (never their secrets)",
+    tag="users",
+    answer=answers.TokenList,
+)
 def list_tokens() -> Any:
     user = require_user()
     return {
@@ -101,6 +109,7 @@ def list_tokens() -> Any:
     tag="users",
     body=schemas.TokenNameIn,
     responses={201: "Created; the token is shown only now"},
+    answer=answers.TokenCreated,
 )
 def create_token(body: schemas.TokenNameIn) -> Any:
     token, secret = accounts.create_token(get_session(), require_user(), body.name)
@@ -126,13 +135,18 @@ def logout_everywhere() -> Any:
 # Spaces -------------------------------------------------------------------------------------------
 
 
-@route("/spaces", "GET", "All spaces on this platform", tag="spaces", auth=False)
+@route("/spaces", "GET", "All spaces on this platform", tag="spaces", auth=False, answer=answers.SpaceList)
 def list_spaces() -> Any:
     return {"items": [spaces.summary(s) for s in spaces.list_spaces(get_session())]}
 
 
 @route(
-    "/spaces/<int:space_id>", "GET", "A space's profile (the filing form's fields)", tag="spaces", auth=False
+    "/spaces/<int:space_id>",
+    "GET",
+    "A space's profile (the filing form's fields)",
+    tag="spaces",
+    auth=False,
+    answer=answers.SpaceDetail,
 )
 def get_space(space_id: int) -> Any:
     session = get_session()
@@ -149,6 +163,7 @@ def get_space(space_id: int) -> Any:
     "Edit a space's profile (managers)",
     tag="spaces",
     body=schemas.SpaceUpdate,
+    answer=answers.SpaceDetail,
 )
 def update_space(space_id: int, body: schemas.SpaceUpdate) -> Any:
     space = spaces.update_profile(get_session(), current_principal(), space_id, schemas.changes(body))
@@ -162,6 +177,7 @@ def update_space(space_id: int, body: schemas.SpaceUpdate) -> Any:
     tag="spaces",
     body=schemas.MembershipIn,
     responses={201: "Created"},
+    answer=answers.MembershipOut,
 )
 def grant_role(space_id: int, body: schemas.MembershipIn) -> Any:
     session = get_session()
@@ -188,24 +204,29 @@ def grant_role(space_id: int, body: schemas.MembershipIn) -> Any:
 
 
 @route(
-    "/spaces/<int:space_id>/teams", "GET", "Teams of a space (its staff, mentors and investors)", tag="teams"
+    "/spaces/<int:space_id>/teams",
+    "GET",
+    "Teams of a space (its staff, mentors and investors)",
+    tag="teams",
+    query=schemas.SpaceTeamsParams,
+    answer=answers.TeamList,
 )
-def list_space_teams(space_id: int) -> Any:
-    status = request.args.get("status")
-    if status not in (None, "pending", "admitted", "rejected"):
-        raise InvalidInput(
-            "status is one of pending, admitted, rejected.",
-            "status 只能是 pending、admitted 或 rejected。",
-            details={"fields": {"status": "invalid"}},
-        )
-    found = teams.list_teams(get_session(), current_principal(), space_id, status)
+def list_space_teams(space_id: int, query: schemas.SpaceTeamsParams) -> Any:
+    found = teams.list_teams(get_session(), current_principal(), space_id, query.status)
     return {"items": [teams.summary(t) for t in found]}
 
 
 # Catalogue ----------------------------------------------------------------------------------------
 
 
-@route("/tags", "GET", "Capability tags with their Chinese and English terms", tag="catalogue", auth=False)
+@route(
+    "/tags",
+    "GET",
+    "Capability tags with their Chinese and English terms",
+    tag="catalogue",
+    auth=False,
+    answer=answers.TagList,
+)
 def list_tags() -> Any:
     return {
         "items": [
@@ -228,6 +249,7 @@ def list_tags() -> Any:
     tag="catalogue",
     query=schemas.SearchParams,
     auth=False,
+    answer=answers.SearchResult,
 )
 def search_resources(query: schemas.SearchParams) -> Any:
     result = catalogue.search_resources(
@@ -261,6 +283,7 @@ def search_resources(query: schemas.SearchParams) -> Any:
     tag="catalogue",
     body=schemas.ResourceCreate,
     responses={201: "Created", 403: "Not your organisation", 422: "Invalid input"},
+    answer=answers.ResourceDetail,
 )
 def create_resource(body: schemas.ResourceCreate) -> Any:
     fields = body.model_dump(exclude={"space_id", "organization_id"})
@@ -274,7 +297,14 @@ def create_resource(body: schemas.ResourceCreate) -> Any:
     return catalogue.detail(resource), 201, {"Location": url_for("api.get_resource", resource_id=resource.id)}
 
 
-@route("/resources/<int:resource_id>", "GET", "One resource", tag="catalogue", auth=False)
+@route(
+    "/resources/<int:resource_id>",
+    "GET",
+    "One resource",
+    tag="catalogue",
+    auth=False,
+    answer=answers.ResourceDetail,
+)
 def get_resource(resource_id: int) -> Any:
     return catalogue.detail(catalogue.get_resource(get_session(), current_principal(), resource_id))
 
@@ -286,6 +316,7 @@ def get_resource(resource_id: int) -> Any:
     tag="catalogue",
     body=schemas.ResourceUpdate,
     responses={409: "Retired", 403: "Not yours"},
+    answer=answers.ResourceDetail,
 )
 def update_resource(resource_id: int, body: schemas.ResourceUpdate) -> Any:
     resource = catalogue.update_resource(
@@ -301,6 +332,7 @@ def update_resource(resource_id: int, body: schemas.ResourceUpdate) -> Any:
     tag="catalogue",
     body=schemas.RetireIn,
     responses={409: "Already retired"},
+    answer=answers.ResourceDetail,
 )
 def retire_resource(resource_id: int, body: schemas.RetireIn) -> Any:
     resource = catalogue.retire_resource(get_session(), current_principal(), resource_id, body.reason)
@@ -312,11 +344,12 @@ def retire_resource(resource_id: int, body: schemas.RetireIn) -> Any:
     "GET",
     "Public equipment directory: equipment, service content, service unit, price",
     tag="catalogue",
+    query=schemas.DirectoryParams,
     auth=False,
+    answer=answers.Directory,
 )
-def directory() -> Any:
-    space_id = schemas.optional_id(request.args.get("space_id"), "space_id")
-    rows = catalogue.public_directory(get_session(), space_id, request.args.get("q", "")[:200])
+def directory(query: schemas.DirectoryParams) -> Any:
+    rows = catalogue.public_directory(get_session(), query.space_id, query.q)
     return {
         "items": [
             {
@@ -334,7 +367,7 @@ def directory() -> Any:
 # Teams --------------------------------------------------------------------------------------------
 
 
-@route("/teams", "GET", "My teams", tag="teams")
+@route("/teams", "GET", "My teams", tag="teams", answer=answers.TeamList)
 def my_teams() -> Any:
     return {"items": [teams.summary(t) for t in teams.teams_of(get_session(), require_user())]}
 
@@ -346,6 +379,7 @@ def my_teams() -> Any:
     tag="teams",
     body=schemas.TeamApply,
     responses={201: "Created, pending review"},
+    answer=answers.TeamDetail,
 )
 def apply(body: schemas.TeamApply) -> Any:
     fields = body.model_dump(exclude={"space_id"})
@@ -355,7 +389,13 @@ def apply(body: schemas.TeamApply) -> Any:
     return teams.detail(team), 201
 
 
-@route("/teams/<int:team_id>", "GET", "A team's profile, members and stage history", tag="teams")
+@route(
+    "/teams/<int:team_id>",
+    "GET",
+    "A team's profile, members and stage history",
+    tag="teams",
+    answer=answers.TeamDetail,
+)
 def get_team(team_id: int) -> Any:
     return teams.detail(teams.get_team(get_session(), current_principal(), team_id))
 
@@ -366,6 +406,7 @@ def get_team(team_id: int) -> Any:
     "Edit a team's profile (its lead, or managers)",
     tag="teams",
     body=schemas.TeamUpdate,
+    answer=answers.TeamDetail,
 )
 def update_team(team_id: int, body: schemas.TeamUpdate) -> Any:
     team = teams.update_team(get_session(), current_principal(), team_id, schemas.changes(body))
@@ -379,6 +420,7 @@ def update_team(team_id: int, body: schemas.TeamUpdate) -> Any:
     tag="teams",
     body=schemas.ReviewIn,
     responses={409: "Already decided, or criteria not met"},
+    answer=answers.TeamDetail,
 )
 def review(team_id: int, body: schemas.ReviewIn) -> Any:
     team = teams.review_admission(
@@ -397,6 +439,7 @@ def review(team_id: int, body: schemas.ReviewIn) -> Any:
     tag="teams",
     body=schemas.StageIn,
     responses={409: "Not allowed from the current stage"},
+    answer=answers.TeamDetail,
 )
 def change_stage(team_id: int, body: schemas.StageIn) -> Any:
     team = teams.change_stage(get_session(), current_principal(), team_id, to=body.to, reason=body.reason)
@@ -410,6 +453,7 @@ def change_stage(team_id: int, body: schemas.StageIn) -> Any:
     tag="teams",
     body=schemas.MemberIn,
     responses={201: "Added"},
+    answer=answers.TeamDetail,
 )
 def add_member(team_id: int, body: schemas.MemberIn) -> Any:
     session = get_session()
@@ -437,6 +481,7 @@ def remove_member(team_id: int, user_id: int) -> Any:
     "Ranked equipment, pilot lines, mentors, funds and services for a team, with reasons (members, managers)",
     tag="matching",
     query=schemas.RecommendationParams,
+    answer=answers.Recommendations,
 )
 def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> Any:
     mode, found = matching.recommend_for_team(
@@ -461,6 +506,7 @@ def team_recommendations(team_id: int, query: schemas.RecommendationParams) -> A
     "Where a named resource stands for the team, and what holds it back",
     tag="matching",
     query=schemas.WhyNotParams,
+    answer=answers.WhyNot,
 )
 def why_not(team_id: int, query: schemas.WhyNotParams) -> Any:
     result = matching.why_not(
@@ -476,6 +522,7 @@ def why_not(team_id: int, query: schemas.WhyNotParams) -> Any:
     "Teams that fit a mentor, investor or other resource, by both sides' fit (its person, host, managers)",
     tag="matching",
     query=schemas.TopParams,
+    answer=answers.TeamRecommendations,
 )
 def recommended_teams(resource_id: int, query: schemas.TopParams) -> Any:
     mode, found = matching.teams_for_resource(

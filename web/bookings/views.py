@@ -19,6 +19,7 @@ from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.operations.teams import ref as team_ref
 from matchmaker.permissions import can_book_for, can_run_resource
 from models import Booking, BookingStatus, Organization, Team
+from web.api import schemas
 from web.db import get_session
 from web.i18n import current_locale
 from web.security import current_principal, login_required
@@ -37,7 +38,7 @@ def _day(raw: str | None, zone: ZoneInfo) -> date:
     if not raw:
         return datetime.now(zone).date()
     try:
-        return date.fromisoformat(raw)
+        return schemas.check_years(date.fromisoformat(raw), "date")
     except ValueError as exc:
         raise InvalidInput(
             "Give the date as YYYY-MM-DD.",
@@ -275,11 +276,12 @@ def act(booking_id: int, action: str) -> Any:
 
 def _space_local(raw: str, zone: ZoneInfo, field: str) -> datetime:
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=zone).astimezone(UTC)
+        local = schemas.check_years(datetime.fromisoformat(raw), field)
     except ValueError as exc:
         raise InvalidInput(
             "Give a date and time.", "请填写日期和时间。", details={"fields": {field: "invalid_date"}}
         ) from exc
+    return local.replace(tzinfo=zone).astimezone(UTC)
 
 
 @bp.post("/resources/<int:resource_id>/blackouts")

@@ -1,0 +1,705 @@
+"""What the JSON API answers: one model per successful answer, declared in the OpenAPI document and
+applied to every answer, so nothing undeclared leaves and each field reaches only its audience."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, ValidationInfo, model_validator
+
+from matchmaker.audiences import Audience, audience_in, hidden_fields, person_audience, team_audience
+from matchmaker.permissions import ANONYMOUS, Principal
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Amount = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", description="Yuan, as a decimal string")]
+Kind = Literal["equipment", "pilot_line", "workspace", "mentor", "fund", "service"]
+Stage = Literal["nursery", "incubator", "accelerator", "graduated", "exited"]
+
+
+class Answer(BaseModel):
+    """Answers carry exactly their declared fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Private(Answer):
+    """An answer about one space, team, resource or person: fields above the reader's audience
+    (``matchmaker.audiences.FIELD_AUDIENCE``) are left out. Without a reader, it is anonymous."""
+
+    entity: ClassVar[str]
+
+    def audience_of(self, principal: Principal) -> Audience:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _leave_out_what_the_reader_may_not_see(self, info: ValidationInfo) -> Self:
+        principal = (info.context or {}).get("principal", ANONYMOUS)
+        audience = self.audience_of(principal) if principal.is_authenticated else Audience.PUBLIC
+        for name in hidden_fields(self.entity, audience):
+            self.__pydantic_fields_set__.discard(name)
+        return self
+
+
+class AnswerMismatch(RuntimeError):
+    """A view answered something its declared model does not describe."""
+
+
+def render(model: type[BaseModel], payload: Any, principal: Principal) -> Any:
+    """The answer as sent: checked against its model, with what the reader may not see left out."""
+    try:
+        found = model.model_validate(payload, context={"principal": principal})
+    except ValidationError as exc:  # our mistake, not the caller's: never a 422
+        raise AnswerMismatch(f"{model.__name__} does not describe this answer: {exc}") from None
+    return found.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+# Users and tokens ----------------------------------------------------------------------------------
+
+
+class RoleOut(Answer):
+    space_id: int
+    role: str
+
+
+class TeamRoleOut(Answer):
+    team_id: int
+    space_id: int
+    role: str
+
+
+class UserOut(Private):
+    entity = "person"
+    id: int
+    display_name: str
+    email: str = ""
+    is_admin: bool = False
+    roles: list[RoleOut] = Field(default_factory=list)
+    teams: list[TeamRoleOut] = Field(default_factory=list)
+
+    def audience_of(self, principal: Principal) -> Audience:
+        return person_audience(principal, self.id)
+
+
+class TokenCreated(Answer):
+    id: int
+    name: str
+    token: str = Field(description="Shown only in this answer")
+
+
+class TokenOut(Answer):
+    id: int
+    name: str
+    prefix: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    revoked: bool
+
+
+class TokenList(Answer):
+    items: list[TokenOut]
+
+
+# Spaces ---------------------------------------------------------------------------------------------
+
+
+class NamedRef(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+
+
+class OrganizationOut(Answer):
+    id: int
+    kind: str
+    is_host: bool
+    name_zh: str
+    name_en: str
+
+
+class SpaceSummary(Answer):
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+    niche_zh: str
+    niche_en: str
+    timezone: str
+    hosts: list[NamedRef]
+
+
+class SpaceList(Answer):
+    items: list[SpaceSummary]
+
+
+class FilingFigures(Answer):
+    mentors: int
+    resident_projects: int
+    resident_enterprises: int
+    graduated: int
+    shared_equipment: int
+
+
+class SpaceDetail(SpaceSummary, Private):
+    entity = "space"
+    description_zh: str
+    description_en: str
+    founded_on: Day | None
+    operating_entity: str
+    operating_entity_nature: str
+    legal_representative: str
+    legal_representative_phone: str = ""
+    person_in_charge: str
+    person_in_charge_mobile: str = ""
+    contact_name: str
+    contact_mobile: str = ""
+    address: str
+    email: str = ""
+    built_by_enterprise: str | None
+    built_by_university: str | None
+    built_by_institute: str | None
+    main_direction: str
+    management_team_size: int
+    management_team_with_degree: int
+    floor_area_m2: float
+    public_service_area_m2: float
+    angel_fund_10k_cny: float
+    events_held: int
+    online_platform_name: str
+    public_tech_platform_name: str | None
+    has_entry_standards: bool
+    has_exit_conditions: bool
+    has_project_database: bool
+    other_systems: str | None
+    exit_conditions_zh: str
+    exit_conditions_en: str
+    entry_criteria: list[dict[str, Any]]
+    organizations: list[OrganizationOut]
+    figures: FilingFigures | None = Field(default=None, description="The space's managers only")
+
+    def audience_of(self, principal: Principal) -> Audience:
+        return audience_in(principal, self.id)
+
+
+class MembershipOut(Answer):
+    user_id: int
+    space_id: int
+    role: str
+    organization_id: int | None
+
+
+# Teams ----------------------------------------------------------------------------------------------
+
+
+class TeamSummary(Answer):
+    id: int
+    space_id: int
+    name_zh: str
+    name_en: str
+    stage: Stage
+    admission_status: Literal["pending", "admitted", "rejected"]
+    tags: list[str]
+
+
+class TeamList(Answer):
+    items: list[TeamSummary]
+
+
+class MemberOut(Answer):
+    user_id: int
+    display_name: str
+    role: str
+
+
+class StageChangeOut(Answer):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Stage | None = Field(alias="from")
+    to: Stage
+    reason: str
+    changed_at: Timestamp
+    changed_by: str | None
+
+
+class TeamDetail(TeamSummary, Private):
+    entity = "team"
+    description_zh: str
+    description_en: str
+    needs_zh: str = ""
+    needs_en: str = ""
+    registered_enterprise: bool
+    funding_ask_10k_cny: float | None = None
+    round_sought: str | None = None
+    residence_start: Day | None
+    free_residence_end: Day | None = None
+    exit_reason: str | None = None
+    members: list[MemberOut] = Field(default_factory=list)
+    stage_history: list[StageChangeOut] = Field(default_factory=list)
+
+    def audience_of(self, principal: Principal) -> Audience:
+        return team_audience(principal, self.id, self.space_id)
+
+
+# Catalogue ------------------------------------------------------------------------------------------
+
+
+class TagOut(Answer):
+    slug: str
+    label_zh: str
+    label_en: str
+    terms_zh: list[str]
+    terms_en: list[str]
+
+
+class TagList(Answer):
+    items: list[TagOut]
+
+
+class ResourceSummary(Answer):
+    id: int
+    space_id: int
+    kind: Kind
+    category: str
+    name_zh: str
+    name_en: str
+    organization: NamedRef
+    service_unit_zh: str
+    service_unit_en: str
+    price_cny: float | None
+    price_unit: str
+    capacity: int
+    tags: list[str]
+    retired: bool
+
+
+class ScoredResource(ResourceSummary):
+    score: float | None = Field(default=None, description="Relevance, when words were searched")
+
+
+class SearchResult(Answer):
+    items: list[ScoredResource]
+    total: int
+    matched_tags: list[str]
+
+
+class ResourceDetail(ResourceSummary, Private):
+    entity = "resource"
+    description_zh: str
+    description_en: str
+    service_content_zh: str
+    service_content_en: str
+    subsidy_zh: str | None
+    subsidy_en: str | None
+    attributes: dict[str, Any]
+    person_user_id: int | None = None
+    retired_at: Timestamp | None
+    retired_reason: str | None = None
+    updated_at: Timestamp
+
+    def audience_of(self, principal: Principal) -> Audience:
+        return audience_in(principal, self.space_id)
+
+
+class DirectoryEntry(ResourceSummary):
+    service_content_zh: str
+    service_content_en: str
+    subsidy_zh: str | None
+    subsidy_en: str | None
+
+
+class Directory(Answer):
+    items: list[DirectoryEntry]
+
+
+# Matching -------------------------------------------------------------------------------------------
+
+
+class ReasonOut(Answer):
+    feature: str
+    text: str
+
+
+class RecommendedResource(ResourceSummary):
+    score: float
+    reasons: list[ReasonOut]
+
+
+class Recommendations(Answer):
+    mode: str
+    items: list[RecommendedResource]
+
+
+class RecommendedTeam(TeamSummary):
+    score: float
+    reasons: list[ReasonOut]
+
+
+class TeamRecommendations(Answer):
+    mode: str
+    items: list[RecommendedTeam]
+
+
+class WhyNot(Answer):
+    resource: str
+    resource_id: int
+    rank: int | None
+    of: int | None = None
+    score: float | None = None
+    cutoff_score: float | None = None
+    held_back_by: list[ReasonOut]
+
+
+class AssignmentOut(Answer):
+    team: NamedRef
+    resource: NamedRef
+    units: int
+    fit: float
+
+
+class CapacityUse(Answer):
+    offered: int
+    used: int
+
+
+class RoundOut(Answer):
+    id: int
+    space_id: int
+    title: str
+    resource_kind: Literal["mentor", "pilot_line"]
+    status: str
+    scorer: str
+    published_at: Timestamp | None
+    assignments: list[AssignmentOut]
+    # The space's managers see the whole round ...
+    team_ids: list[int] | None = None
+    unassigned_team_ids: list[int] | None = None
+    capacity: dict[str, CapacityUse] | None = None
+    units_per_assignment: int | None = None
+    team_limit: int | None = None
+    load_penalty: float | None = None
+    min_fit: float | None = None
+    total_fit: float | None = None
+    solver: str | None = None
+    # ... a team its own teams that were left out.
+    unassigned: list[int] | None = None
+
+
+class RoundList(Answer):
+    items: list[RoundOut]
+
+
+# Bookings -------------------------------------------------------------------------------------------
+
+
+class OpeningOut(Answer):
+    weekday: int
+    start: str
+    end: str
+
+
+class Rules(Answer):
+    weekly_hours: list[OpeningOut]
+    slot_minutes: int
+    min_minutes: int
+    max_minutes: int
+    lead_minutes: int
+    horizon_days: int
+    buffer_minutes: int
+    units: int
+    requires_certification: bool
+    certification_lapse_days: int | None
+    requires_approval: bool
+    approval_hold_hours: int
+    free_cancel_hours: int
+    late_cancel_fee_percent: int
+    checkin_grace_minutes: int
+    open_to_other_spaces: bool
+
+
+class AvailabilityOut(Rules):
+    resource_id: int
+
+
+class BookingResourceRef(NamedRef):
+    timezone: str
+
+
+class HostedResourceRef(BookingResourceRef):
+    space_id: int
+
+
+class BookedBy(Answer):
+    id: int
+    display_name: str
+
+
+class BookingOut(Answer):
+    id: int
+    resource_id: int
+    unit: int
+    starts_at: Timestamp
+    ends_at: Timestamp
+    blocked_until: Timestamp
+    status: str
+    active: bool
+    team: NamedRef
+    resource: BookingResourceRef
+    booked_by: BookedBy
+    series_id: int | None
+    note: str
+    amount_cny: Amount
+    free_minutes: int
+    hold_expires_at: Timestamp | None
+    flagged_reason: str | None
+    checked_in_at: Timestamp | None
+    checked_out_at: Timestamp | None
+    cancelled_at: Timestamp | None
+    cancel_reason: str | None
+
+
+class SeriesOut(Answer):
+    series_id: int
+    bookings: list[BookingOut]
+    skipped: list[dict[str, Any]]
+
+
+class BookingOrSeries(RootModel[BookingOut | SeriesOut]):
+    pass
+
+
+class BookingList(Answer):
+    items: list[BookingOut]
+
+
+class QuoteLine(Answer):
+    minutes: int
+    free_minutes: int
+    billable_minutes: int
+    list_price_cny: Amount
+    discount_percent: int
+    amount_cny: Amount
+
+
+class QuoteOut(QuoteLine):
+    month: str
+    available: bool
+    requires_approval: bool
+    requires_certification: bool
+
+
+class HostedResource(Answer):
+    resource: HostedResourceRef
+    pending: list[BookingOut]
+    upcoming: list[BookingOut]
+
+
+class HostedList(Answer):
+    items: list[HostedResource]
+
+
+class BlackoutOut(Answer):
+    id: int
+    resource_id: int
+    unit: int | None
+    starts_at: Timestamp
+    ends_at: Timestamp
+    reason: str
+    effect: Literal["cancel", "flag"]
+    removed: bool
+
+
+class AffectedBooking(Answer):
+    id: int
+    status: str
+    team_id: int
+
+
+class BlackoutCreated(BlackoutOut):
+    affected: list[AffectedBooking]
+
+
+class CalendarResource(NamedRef):
+    space_id: int
+    kind: Kind
+
+
+class Interval(Answer):
+    starts_at: Timestamp
+    ends_at: Timestamp
+
+
+class CalendarEntry(Answer):
+    id: int
+    resource_id: int
+    unit: int
+    starts_at: Timestamp
+    ends_at: Timestamp
+    blocked_until: Timestamp
+    status: str
+    active: bool
+    mine: bool
+    team: NamedRef | None = Field(default=None, description="Only for the team's members and the hosts")
+    series_id: int | None = None
+
+
+class CalendarOut(Answer):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    resource: CalendarResource
+    timezone: str
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    rules: Rules
+    opening: list[Interval]
+    blackouts: list[BlackoutOut]
+    bookings: list[CalendarEntry]
+    can_manage: bool
+
+
+class WeekBooking(Answer):
+    id: int
+    unit: int
+    starts_at: Timestamp
+    ends_at: Timestamp
+    status: str
+    team: NamedRef | None = Field(default=None, description="Only for managers and the team's members")
+
+
+class WeekResource(NamedRef):
+    kind: Kind
+    bookings: list[WeekBooking]
+    blackouts: list[BlackoutOut]
+
+
+class SpaceWeek(Answer):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    space_id: int
+    timezone: str
+    week_of: Day
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    resources: list[WeekResource]
+
+
+class WaitlistOut(Answer):
+    id: int
+    resource_id: int
+    team_id: int
+    starts_at: Timestamp
+    ends_at: Timestamp
+    status: str
+    offer_booking_id: int | None
+
+
+class SlotResource(NamedRef):
+    space_id: int
+
+
+class SlotOut(Answer):
+    resource: SlotResource
+    starts_at: Timestamp
+    ends_at: Timestamp
+    units_free: int
+    quote: QuoteLine
+    requires_approval: bool
+
+
+class SlotList(Answer):
+    items: list[SlotOut]
+
+
+class CertificateOut(Answer):
+    user_id: int
+    display_name: str
+    resource_id: int
+    granted_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
+    valid: bool
+    problem_en: str | None
+    problem_zh: str | None
+
+
+class CertificateList(Answer):
+    items: list[CertificateOut]
+
+
+class AllowanceOut(Answer):
+    space_id: int
+    resource_kind: str
+    stage: str
+    free_hours_per_month: int
+    discount_percent: int
+    max_hours_per_month: int | None
+
+
+class AllowanceList(Answer):
+    items: list[AllowanceOut]
+
+
+class LedgerLine(Answer):
+    id: int
+    booking_id: int | None
+    kind: str
+    amount_cny: Amount
+    minutes: int
+    free_minutes: int
+    month: str
+    resource_kind: str
+    note: str
+    created_at: Timestamp
+
+
+class LedgerOut(Answer):
+    team_id: int
+    balance_cny: Amount
+    lines: list[LedgerLine]
+
+
+class FeedOut(Answer):
+    url: str = Field(description="Secret iCalendar address; anyone holding it can read the bookings")
+
+
+# Notifications --------------------------------------------------------------------------------------
+
+
+class NotificationOut(Answer):
+    id: int
+    kind: str
+    channel: str
+    subject: str
+    title_en: str
+    title_zh: str
+    body_en: str
+    body_zh: str
+    link: str
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+class NotificationPage(Answer):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread_count: int
+
+
+class NotificationRead(NotificationOut):
+    unread_count: int
+
+
+class AllRead(Answer):
+    marked: int
+    unread_count: int
+
+
+class PreferenceOut(Answer):
+    kind: str
+    label_en: str
+    label_zh: str
+    in_app: bool = Field(description="One switch per channel; e-mail is a channel to come")
+
+
+class Preferences(Answer):
+    preferences: list[PreferenceOut]
