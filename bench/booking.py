@@ -68,7 +68,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import code_state, machine, percentile  # noqa: E402
+from bench.measure import code_state, environment, percentile, slow_paths  # noqa: E402
 from matchmaker.operations import accounts  # noqa: E402
 from matchmaker.passwords import hash_password  # noqa: E402
 from models import Availability, Booking, migrate  # noqa: E402
@@ -986,15 +986,32 @@ def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    result: dict[str, Any] = {"benchmark": "booking", **machine()}
+    ran_on = environment()
+    result: dict[str, Any] = {"benchmark": "booking", **ran_on}
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
     result["code"] = code_state(("matchmaker", "models", "web", "seeds"))
-    result["load_average_before"] = load_average()
+    result["load_average_before"] = ran_on["load_average_at_start"]
     print(
         f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "
-        f"load average {result['load_average_before']}",
+        f"load average {result['load_average_before']}, calibration {ran_on['calibration_ms']} ms",
         flush=True,
     )
+    drivers = ran_on["drivers"]
+    print(
+        f"psycopg {ran_on['packages']['psycopg']} ({drivers['psycopg_impl']}, libpq {drivers.get('libpq')}), "
+        f"SQLAlchemy {ran_on['packages']['sqlalchemy']} (compiled: {drivers['sqlalchemy_compiled']}), "
+        f"optimized Python build: {ran_on['python']['optimized_build']}",
+        flush=True,
+    )
+    slow = slow_paths(drivers)
+    result["slow_paths"] = slow
+    for reason in slow:
+        print(f"SLOW PATH: {reason}", flush=True)
+    if slow and not args.allow_slow_path:
+        raise SystemExit(
+            "the servers would run the slow path named above, and their figures would not compare with "
+            "others'; fix the installation, or pass --allow-slow-path to measure it anyway"
+        )
     if result["code"]["uncommitted_changes_in"]:
         print(f"measuring uncommitted code in {', '.join(result['code']['uncommitted_changes_in'])}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -1058,6 +1075,11 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=PG_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--allow-slow-path",
+        action="store_true",
+        help="measure even when psycopg or SQLAlchemy run their pure-Python implementations",
+    )
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds, args.listeners, args.event_bookings = "1,8", 3.0, 20, 5
