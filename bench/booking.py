@@ -353,8 +353,17 @@ class Server:
     log: Path
 
 
-def start_server(url: str, folder: Path, name: str, redis_url: str | None) -> Server:
-    port = free_port()
+def start_server(
+    url: str,
+    folder: Path,
+    name: str,
+    redis_url: str | None,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """Start one app instance (in a session of its own, so a fault can kill it with all its children)
+    and wait until it answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -367,14 +376,16 @@ def start_server(url: str, folder: Path, name: str, redis_url: str | None) -> Se
         env.pop(inherited, None)
     if redis_url:
         env["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    env.update(extra_env or {})
     log = folder / f"{name}.log"
-    with log.open("wb") as out:  # the child keeps its own copy of the handle
+    with log.open("ab") as out:  # the child keeps its own copy of the handle; a restart appends
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=out,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
