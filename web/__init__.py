@@ -33,7 +33,7 @@ def create_app(
         session_factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
     app.extensions["matchmaker.session_factory"] = session_factory
 
-    from web import db, errors, i18n, security
+    from web import db, errors, i18n, ops, security
     from web.extensions import csrf, limiter, socketio
 
     # Handlers must be declared before the first init_app: Flask-SocketIO keeps the ones declared
@@ -44,6 +44,7 @@ def create_app(
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    ops.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)

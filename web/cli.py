@@ -40,15 +40,28 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _serve(host: str, port: int, debug: bool = False) -> None:
+def _serve(host: str, port: int, debug: bool = False, dev: bool = False) -> None:
+    """gunicorn (``web/server.py``) unless ``dev``: then Werkzeug's development server, which can
+    reload and debug but is not built for production."""
+    if not dev:
+        from web import server
+
+        click.echo(f"Serving on http://{host}:{port} with gunicorn, one worker (Ctrl+C to stop)")
+        server.run(host, port)
+        return
     from web import create_app
     from web.bookings import sweeper
     from web.extensions import socketio
 
     app = create_app()
     sweeper.start(app)
-    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    click.echo(f"Serving on http://{host}:{port} with the development server (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
+
+
+dev_option = click.option(
+    "--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn (not for production)."
+)
 
 
 @click.group(help="Open online platform for specialized maker spaces (专业化众创空间).")
@@ -60,7 +73,8 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Load the demo and exit.")
-def demo(host: str, port: int, no_serve: bool) -> None:
+@dev_option
+def demo(host: str, port: int, no_serve: bool, dev: bool) -> None:
     from seeds import demo as demo_data
 
     _upgrade()
@@ -73,15 +87,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {email:<44} {who}")
     click.echo("")
     if not no_serve:
-        _serve(host, port)
+        _serve(host, port, dev=dev)
 
 
 @main.command(help="Serve the platform (Socket.IO included).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--debug", is_flag=True)
-def serve(host: str, port: int, debug: bool) -> None:
-    _serve(host, port, debug)
+@click.option("--debug", is_flag=True, help="With --dev: Werkzeug's debugger.")
+@dev_option
+def serve(host: str, port: int, debug: bool, dev: bool) -> None:
+    if debug and not dev:
+        raise click.UsageError("--debug needs --dev: the production server has no debugger.")
+    _serve(host, port, debug, dev)
 
 
 @main.command(

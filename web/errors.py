@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from matchmaker.errors import InvalidInput, MatchmakerError, RateLimited, field_
 from web.i18n import current_locale
 
 log = logging.getLogger("matchmaker.web")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
     400: ("bad_request", "The request could not be understood.", "无法理解该请求。"),
@@ -81,7 +83,9 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
         supplied = request.headers.get("X-Request-ID", "")
-        g.request_id = supplied if 8 <= len(supplied) <= 64 and supplied.isalnum() else uuid.uuid4().hex
+        # A load balancer's id is kept when it is sane (8-64 letters, digits, "-", "_" or "."), so one
+        # request can be followed from the balancer's log into ours; anything else gets a fresh id.
+        g.request_id = supplied if SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:

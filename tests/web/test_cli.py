@@ -82,3 +82,19 @@ def test_evaluate_names_what_is_wrong_with_a_data_folder(runner: CliRunner, tmp_
     assert result.exit_code == 1
     assert "teams.csv" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_refuses_the_debugger_on_the_production_server(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["serve", "--debug"])
+    assert result.exit_code == 2
+    assert "--debug needs --dev" in result.output
+
+
+def test_the_production_server_runs_one_threaded_worker() -> None:
+    from web.server import options
+
+    chosen = options("127.0.0.1", 5123)
+    assert chosen["bind"] == "127.0.0.1:5123"
+    assert chosen["workers"] == 1
+    assert chosen["worker_class"] == "gthread"
+    assert chosen["threads"] > 1

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,43 +15,25 @@ from sqlalchemy import Engine
 from tests.conftest import REDIS_URL, World
 from tests.web.booking_support import next_week, post_booking
 from tests.web.live import WAIT, Visitor, add_equipment, api_token
+from tests.web.processes import all_running, free_port
 from tests.web.test_realtime import Listener
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(engine: Engine, tmp_path: Path, name: str, prefix: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
+def _env(engine: Engine, tmp_path: Path, name: str, prefix: str) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SOCKETIO_MESSAGE_QUEUE": str(REDIS_URL),
         "MATCHMAKER_RATELIMIT_STORAGE_URI": str(REDIS_URL),
         "MATCHMAKER_INSTANCE_PATH": str(tmp_path / name),
+        "MATCHMAKER_INSTANCE_NAME": name,
         "MATCHMAKER_SECRET_KEY": "shared-by-both-processes",
         "MATCHMAKER_LOGIN_RATE_LIMIT": "6 per minute",
         "MATCHMAKER_RATELIMIT_KEY_PREFIX": prefix,  # counters of earlier tests stay out of this one
+        "MATCHMAKER_GRACEFUL_SECONDS": "2",  # open connections need not hold up the teardown
     }
-    with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy of the handle
-        process = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # wait for the process to listen, not for a race to settle
-        try:
-            if requests.get(f"{url}/api/v1/spaces", timeout=2).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"{name} did not start: {(tmp_path / f'{name}.log').read_text()[-2000:]}")
 
 
 @pytest.fixture
@@ -62,13 +41,24 @@ def two_processes(engine: Engine, world: World, tmp_path: Path) -> Iterator[tupl
     if engine.dialect.name != "postgresql" or not REDIS_URL:
         pytest.skip("needs PostgreSQL and Redis (MATCHMAKER_TEST_DATABASE_URL, MATCHMAKER_TEST_REDIS_URL)")
     prefix = uuid.uuid4().hex
-    started = [_start(engine, tmp_path, name, prefix) for name in ("first", "second")]
-    try:
-        yield started[0][1], started[1][1]
-    finally:
-        for process, _ in started:
-            process.terminate()
-            process.wait(timeout=10)
+    commands = []
+    for name in ("first", "second"):
+        port = free_port()
+        command = [sys.executable, "-m", "web.cli", "serve", "--port", str(port)]
+        env = _env(engine, tmp_path, name, prefix)
+        commands.append((command, env, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}"))
+    with all_running(commands) as started:
+        yield started[0].url, started[1].url
+
+
+def test_the_production_server_answers_with_its_instance_name(two_processes: tuple[str, str]) -> None:
+    first, second = two_processes
+    for url, name in ((first, "first"), (second, "second")):
+        response = requests.get(f"{url}/readyz", timeout=WAIT)
+        assert response.status_code == 200, response.text
+        assert response.headers["Server"].startswith("gunicorn")
+        assert response.headers["X-Instance"] == name
+        assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
 def test_an_event_from_one_process_reaches_a_client_of_the_other(

@@ -7,14 +7,22 @@ from typing import Any
 
 from matchmaker import events
 from web.extensions import socketio
+from web.observability import count_booking_made, count_event_published
 from web.realtime import rooms
 from web.realtime.presence import presence
 
 NAMESPACE = "/"
 
 
+def count_published(event: events.Event) -> None:
+    count_event_published(event.name)
+    if isinstance(event, events.BookingChanged) and event.action == "created":
+        count_booking_made()
+
+
 def publish(committed: Iterable[events.Event]) -> None:
     for event in committed:
+        count_published(event)
         if isinstance(event, events.ResourceChanged):
             payload = {"action": event.action, "resource": event.payload}
             socketio.emit(event.name, payload, to=rooms.space(event.space_id), namespace=NAMESPACE)
