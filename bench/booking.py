@@ -1,9 +1,9 @@
 """Booking benchmark: throughput of the real HTTP API, live-event delay, and the space week view.
 
-Everything goes through real server processes (``matchmaker serve``, Werkzeug threaded, as deployed)
-over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis message queue, in one process and
-in ``--processes`` more sharing the database and the queue). Prints figures and writes
-bench/results/booking.json.
+Everything goes through real server instances started the production way (``matchmaker serve``:
+gunicorn, one gthread worker each) over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis
+message queue, in one instance and in ``--processes`` more sharing the database and the queue). Prints
+figures and writes bench/results/booking.json.
 
     python bench/booking.py [--backend sqlite|postgresql|both] [--quick] [--clients 1,8,32]
                             [--seconds 8] [--stride-minutes 360] [--listeners 200] [--event-bookings 20]
@@ -15,7 +15,7 @@ bench/results/booking.json.
    serialised by a row lock) and books distinct free 30-minute slots from tomorrow on, one every
    ``--stride-minutes`` (6 h: its resource gets 4 bookings a day, as busy as the week view's; booking
    back to back would make every booking read an ever denser calendar), so every request should be a
-   successful booking. Clients open a connection per request (the server speaks HTTP/1.0). Reported:
+   successful booking. Clients open a connection per request. Reported:
    requests and bookings per second, p50/p95 latency, the 201 / 409 / other 4xx / 5xx / connection-error
    counts, and the CPU per request of the servers, this client, the app's PostgreSQL connections and
    everything else on the machine. Target: at least 300 bookings/s on PostgreSQL at 32 clients, no 5xx.
@@ -43,6 +43,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -107,6 +108,30 @@ def process_cpu_s(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every descendant (gunicorn's master and its worker), from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def server_cpu_s(servers: list[Server]) -> float:
+    """CPU seconds the servers' processes have used so far, each with its children (the worker)."""
+    return sum(process_cpu_s(p) for s in servers for p in process_tree(s.process.pid))
 
 
 def machine_cpu_s() -> tuple[float, float]:
@@ -573,7 +598,7 @@ def throughput(
     watch = BackendWatch(pg_url) if pg_url else None
     if watch:
         watch.__enter__()
-    server_cpu = sum(process_cpu_s(s.process.pid) for s in running)
+    server_cpu = server_cpu_s(running)
     client_cpu = time.process_time()
     busy, total = machine_cpu_s()
     started = time.perf_counter()
@@ -583,7 +608,7 @@ def throughput(
     elapsed = time.perf_counter() - started
     if watch:
         watch.__exit__()
-    server_cpu = sum(process_cpu_s(s.process.pid) for s in running) - server_cpu
+    server_cpu = server_cpu_s(running) - server_cpu
     client_cpu = time.process_time() - client_cpu
     busy_after, total_after = machine_cpu_s()
     busy, total = busy_after - busy, total_after - total
@@ -1053,6 +1078,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    # A TERM (from ``kill`` or a timeout) unwinds like Ctrl+C, so the servers and services started are
+    # stopped and removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="a small run for development")
