@@ -1029,7 +1029,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["load_average_before"] = ran_on["load_average_at_start"]
     print(
         f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "
-        f"load average {result['load_average_before']}, calibration {ran_on['calibration_ms']} ms",
+        f"load average {result['load_average_before']}, calibration {ran_on['calibration']}",
         flush=True,
     )
     drivers = ran_on["drivers"]
