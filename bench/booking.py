@@ -1114,6 +1114,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=PG_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", help="results file (default bench/results/booking.json)")
     parser.add_argument(
         "--allow-slow-path",
         action="store_true",
@@ -1124,10 +1125,10 @@ def main() -> None:
         args.clients, args.seconds, args.listeners, args.event_bookings = "1,8", 3.0, 20, 5
         args.week_resources, args.days, args.week_requests = 40, 60, 4
     result = run(args)
-    out = ROOT / "bench" / "results" / "booking.json"
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / "booking.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
