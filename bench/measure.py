@@ -134,7 +134,10 @@ def environment() -> dict[str, Any]:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = []
+    from datetime import UTC, datetime
+
     return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **machine(),
         "cores": os.cpu_count(),
         "python": {
