@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
 
 _KEY = "matchmaker.events"
 
@@ -87,15 +88,75 @@ class RoundPublished(Event):
     user_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class CertificateChanged(Event):
+    """A host granted or revoked a user's certificate for a piece of equipment."""
+
+    name = "certificate_changed"
+    action: str  # "granted" | "revoked"
+    user_id: int
+    resource_id: int
+    resource_name_en: str
+    resource_name_zh: str
+
+
+@dataclass(frozen=True)
+class ConnectionsEnded(Event):
+    """A user logged out everywhere, or revoked a token: their live connections must close."""
+
+    name = "session_ended"
+    user_id: int | None = None
+    token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NotificationCreated(Event):
+    """A notification was stored for a user; ``payload`` is what their notification centre shows."""
+
+    name = "notification"
+    user_id: int
+    payload: dict[str, Any]
+
+
 def record(session: Session, event: Event) -> None:
-    session.info.setdefault(_KEY, []).append(event)
+    """Keep ``event`` until the unit of work commits; it is dropped if the transaction (or the
+    savepoint) it was recorded in rolls back."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_KEY, []).append((event, transaction))
 
 
 def take(session: Session) -> list[Event]:
     """Hand over (and forget) the events recorded since the last call."""
-    events: list[Event] = session.info.pop(_KEY, [])
-    return events
+    recorded: list[tuple[Event, SessionTransaction | None]] = session.info.pop(_KEY, [])
+    return [event for event, _ in recorded]
+
+
+def pending(session: Session) -> list[Event]:
+    """The events recorded so far and not yet handed over (for work done just before a commit)."""
+    return [event for event, _ in session.info.get(_KEY, [])]
 
 
 def discard(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+def _recorded_within(recorded_in: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    if recorded_in is None:  # recorded before anything began: part of whatever the root does
+        return ended.parent is None
+    current: SessionTransaction | None = recorded_in
+    while current is not None:
+        if current is ended:
+            return True
+        current = current.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback takes back what its transaction recorded (and only that: events recorded before a
+    savepoint that rolls back are kept)."""
+    recorded = session.info.get(_KEY)
+    if recorded:
+        session.info[_KEY] = [
+            (event, txn) for event, txn in recorded if not _recorded_within(txn, previous_transaction)
+        ]

@@ -1,19 +1,32 @@
-"""State machines with one table of legal transitions each; the operations consult these, never ad hoc ifs."""
+"""State machines with one table of legal transitions each, keyed by the model's own enum; the
+operations, schemas, labels, page actions and seeds consult these, never ad hoc lists or ifs.
+
+The enums are ``StrEnum``s (each member is its string), so the tables are typed by ``str`` and
+answer plain strings and members alike.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from matchmaker.errors import InvalidTransition
+from models.allocations import RoundStatus
+from models.bookings import BookingStatus, WaitlistStatus
+from models.teams import AdmissionStatus, Stage
 
 NURSERY, INCUBATOR, ACCELERATOR, GRADUATED, EXITED = (
-    "nursery",
-    "incubator",
-    "accelerator",
-    "graduated",
-    "exited",
+    Stage.NURSERY,
+    Stage.INCUBATOR,
+    Stage.ACCELERATOR,
+    Stage.GRADUATED,
+    Stage.EXITED,
 )
 ACTIVE_STAGES = (NURSERY, INCUBATOR, ACCELERATOR)
+ENTRY_STAGES = ACTIVE_STAGES  # a team may apply to enter at any active stage
+FINAL_STAGES = (GRADUATED, EXITED)
 
-STAGE_NAMES = {
+STAGE_NAMES: dict[str, tuple[str, str]] = {
     NURSERY: ("nursery", "创业苗圃"),
     INCUBATOR: ("incubator", "孵化器"),
     ACCELERATOR: ("accelerator", "加速器"),
@@ -62,7 +75,7 @@ def check_stage_change(current: str, target: str, reason: str) -> None:
 
 
 # Admission of an application.
-PENDING, ADMITTED, REJECTED = "pending", "admitted", "rejected"
+PENDING, ADMITTED, REJECTED = AdmissionStatus.PENDING, AdmissionStatus.ADMITTED, AdmissionStatus.REJECTED
 ADMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
     PENDING: frozenset({ADMITTED, REJECTED}),
     ADMITTED: frozenset(),
@@ -82,44 +95,45 @@ def check_admission(current: str, decision: str) -> None:
 # Bookings. A waitlist offer is "held" until the team accepts it; a booking that needs the host's
 # approval is "pending". Only confirmed bookings can be checked in.
 HELD, CONFIRMED, CHECKED_IN, COMPLETED, CANCELLED, EXPIRED, NO_SHOW = (
-    "held",
-    "confirmed",
-    "checked_in",
-    "completed",
-    "cancelled",
-    "expired",
-    "no_show",
+    BookingStatus.HELD,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+    BookingStatus.COMPLETED,
+    BookingStatus.CANCELLED,
+    BookingStatus.EXPIRED,
+    BookingStatus.NO_SHOW,
 )
+B_PENDING, B_REJECTED = BookingStatus.PENDING, BookingStatus.REJECTED
 BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
-    HELD: frozenset({PENDING, CONFIRMED, CANCELLED, EXPIRED}),
-    PENDING: frozenset({CONFIRMED, REJECTED, CANCELLED, EXPIRED}),
+    HELD: frozenset({B_PENDING, CONFIRMED, CANCELLED, EXPIRED}),
+    B_PENDING: frozenset({CONFIRMED, B_REJECTED, CANCELLED, EXPIRED}),
     CONFIRMED: frozenset({CHECKED_IN, CANCELLED, NO_SHOW}),
     CHECKED_IN: frozenset({COMPLETED}),
     COMPLETED: frozenset(),
     CANCELLED: frozenset(),
-    REJECTED: frozenset(),
+    B_REJECTED: frozenset(),
     EXPIRED: frozenset(),
     NO_SHOW: frozenset(),
 }
-BOOKING_STATUS_NAMES = {
+BOOKING_STATUS_NAMES: dict[str, tuple[str, str]] = {
     HELD: ("offered to you", "候补待确认"),
-    PENDING: ("awaiting approval", "待审批"),
+    B_PENDING: ("awaiting approval", "待审批"),
     CONFIRMED: ("confirmed", "已确认"),
     CHECKED_IN: ("checked in", "已签到"),
     COMPLETED: ("completed", "已完成"),
     CANCELLED: ("cancelled", "已取消"),
-    REJECTED: ("rejected", "已拒绝"),
+    B_REJECTED: ("rejected", "已拒绝"),
     EXPIRED: ("expired", "已过期"),
     NO_SHOW: ("released as a no-show", "未签到已释放"),
 }
 # What each move is called in messages.
-_BOOKING_MOVES = {
+_BOOKING_MOVES: dict[str, tuple[str, str]] = {
     CONFIRMED: ("confirm", "确认"),
-    PENDING: ("accept", "接受"),
+    B_PENDING: ("accept", "接受"),
     CHECKED_IN: ("check in", "签到"),
     COMPLETED: ("check out", "签退"),
     CANCELLED: ("cancel", "取消"),
-    REJECTED: ("reject", "拒绝"),
+    B_REJECTED: ("reject", "拒绝"),
     EXPIRED: ("expire", "过期处理"),
     NO_SHOW: ("release", "释放"),
 }
@@ -138,3 +152,90 @@ def check_booking_move(current: str, target: str) -> None:
     )
     error.code = code
     raise error
+
+
+# What a person can do to a booking from a page, as moves of the table above. ``when`` says the
+# moment from which the move is open ("any", "before_start", or "checkin_window": from a little
+# before the start); ``by`` says whose button it is.
+@dataclass(frozen=True)
+class BookingAction:
+    name: str
+    starts_from: frozenset[str]
+    by: str  # "team" | "host"
+    when: str = "any"
+
+
+BOOKING_ACTIONS: tuple[BookingAction, ...] = (
+    BookingAction("accept", frozenset({HELD}), "team"),
+    BookingAction("check-in", frozenset({CONFIRMED}), "team", "checkin_window"),
+    BookingAction("check-out", frozenset({CHECKED_IN}), "team"),
+    BookingAction("cancel", frozenset({HELD, B_PENDING}), "team"),
+    BookingAction("cancel", frozenset({CONFIRMED}), "team", "before_start"),
+    BookingAction("approve", frozenset({B_PENDING}), "host"),
+    BookingAction("reject", frozenset({B_PENDING}), "host"),
+)
+# The status each action moves to (accepting an offer may need the host's approval next: the
+# operation decides between the two).
+BOOKING_ACTION_TARGETS: dict[str, frozenset[str]] = {
+    "accept": frozenset({CONFIRMED, B_PENDING}),
+    "check-in": frozenset({CHECKED_IN}),
+    "check-out": frozenset({COMPLETED}),
+    "cancel": frozenset({CANCELLED}),
+    "approve": frozenset({CONFIRMED}),
+    "reject": frozenset({B_REJECTED}),
+}
+
+
+def booking_actions(
+    status: str, starts_at: datetime, now: datetime, *, host: bool, checkin_early: timedelta
+) -> list[str]:
+    """The actions open on a booking now, in the table's order, without repeats."""
+    open_now: list[str] = []
+    for action in BOOKING_ACTIONS:
+        if status not in action.starts_from or (action.by == "host" and not host):
+            continue
+        if action.when == "before_start" and starts_at <= now:
+            continue
+        if action.when == "checkin_window" and now < starts_at - checkin_early:
+            continue
+        if action.name not in open_now:
+            open_now.append(action.name)
+    return open_now
+
+
+# Waitlist entries: a waiting team is offered a freed slot (as a held booking); the offer is taken,
+# or lapses and the next team is asked; a team may leave while it waits.
+WAITLIST_TRANSITIONS: dict[str, frozenset[str]] = {
+    WaitlistStatus.WAITING: frozenset(
+        {WaitlistStatus.OFFERED, WaitlistStatus.CANCELLED, WaitlistStatus.LAPSED}
+    ),
+    WaitlistStatus.OFFERED: frozenset({WaitlistStatus.ACCEPTED, WaitlistStatus.LAPSED}),
+    WaitlistStatus.ACCEPTED: frozenset(),
+    WaitlistStatus.LAPSED: frozenset(),
+    WaitlistStatus.CANCELLED: frozenset(),
+}
+
+# Allocation rounds: a draft only managers see, then published to teams and mentors, or discarded.
+ROUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RoundStatus.DRAFT: frozenset({RoundStatus.PUBLISHED, RoundStatus.DISCARDED}),
+    RoundStatus.PUBLISHED: frozenset(),
+    RoundStatus.DISCARDED: frozenset(),
+}
+
+
+def check_round_move(current: str, target: str) -> None:
+    if target not in ROUND_TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(
+            "This round has already been published or discarded.",
+            "该轮次已发布或已作废。",
+            details={"status": current, "wanted": target},
+        )
+
+
+def check_waitlist_move(current: str, target: str) -> None:
+    if target not in WAITLIST_TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(
+            "This waitlist entry can no longer change that way.",
+            "该候补记录已不能如此变更。",
+            details={"status": current, "wanted": target},
+        )

@@ -21,6 +21,7 @@ from models.bookings import (
     WaitlistStatus,
 )
 from models.interactions import Interaction, InteractionKind
+from models.notifications import Notification, NotificationPreference
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
 from models.spaces import EntityNature, Organization, OrganizationKind, Space
@@ -51,6 +52,8 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "Membership",
+    "Notification",
+    "NotificationPreference",
     "Organization",
     "OrganizationKind",
     "Resource",

@@ -68,13 +68,24 @@ def create_app(
     from web.auth.views import bp as auth_bp
     from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
+    from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
 
-    for blueprint in (spaces_bp, auth_bp, catalogue_bp, teams_bp, bookings_bp, allocations_bp, api_bp):
+    for blueprint in (
+        spaces_bp,
+        auth_bp,
+        catalogue_bp,
+        teams_bp,
+        bookings_bp,
+        allocations_bp,
+        notifications_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
 
-    from web import pages
+    from web import pages, units
 
     pages.init_app(app)
+    units.init_app(app)  # last: every view registered above commits through the one dispatcher
     return app

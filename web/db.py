@@ -28,13 +28,6 @@ def take_write_lock(session: Session) -> None:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def commit() -> list[events.Event]:
-    """Commit the unit of work and hand back its domain events for broadcasting."""
-    session = get_session()
-    session.commit()
-    return events.take(session)
-
-
 def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

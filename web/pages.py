@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
 from typing import Any, TypeVar, Union
 
 from flask import Flask, render_template, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from matchmaker import lifecycles
 from matchmaker.errors import MatchmakerError
+from matchmaker.operations import notifications as notification_ops
 from matchmaker.operations import spaces as space_ops
 from web import labels
 from web.api.schemas import NULLABLE
 from web.db import get_session
-from web.errors import from_validation_error
 from web.i18n import current_locale
 from web.security import current_db_user, current_principal
 
@@ -63,21 +63,6 @@ def form_to_model(model: type[M], *, extra: dict[str, Any] | None = None) -> M:
     return model.model_validate(data, strict=False)
 
 
-def attempt(action: Callable[[], T]) -> tuple[T | None, MatchmakerError | None]:
-    """Run a form's action; a user-fixable problem comes back as the error to show beside the form,
-    with everything the action wrote rolled back (nothing half-written)."""
-    try:
-        return action(), None
-    except ValidationError as exc:
-        get_session().rollback()
-        return None, from_validation_error(exc)
-    except MatchmakerError as exc:
-        get_session().rollback()
-        if exc.status in (401, 403, 404):
-            raise
-        return None, exc
-
-
 def render_form(template: str, error: MatchmakerError | None, **context: Any) -> tuple[str, int]:
     status = 200 if error is None else (422 if error.status == 422 else error.status)
     fields = (error.details.get("fields") if error else None) or {}
@@ -95,13 +80,21 @@ def render_form(template: str, error: MatchmakerError | None, **context: Any) ->
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["labels"] = labels.ALL
+    app.jinja_env.globals["entry_stages"] = lifecycles.ENTRY_STAGES
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
+        me = current_db_user()
+        unread = latest = 0
+        if me is not None:
+            unread = notification_ops.unread_count(get_session(), me.id)
+            latest = notification_ops.latest_id(get_session(), me.id)
         return {
             "nav_spaces": space_ops.list_spaces(get_session()),
             "principal": current_principal(),
-            "me": current_db_user(),
+            "me": me,
+            "unread_notifications": unread,
+            "latest_notification_id": latest,
         }
 
     @app.template_filter("money")

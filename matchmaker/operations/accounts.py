@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, String, bindparam, literal, select, type_coerce, union_all, update
 from sqlalchemy.orm import Session, joinedload
 
-from matchmaker import passwords
+from matchmaker import events, passwords
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
@@ -93,6 +93,7 @@ def end_sessions(session: Session, user: User) -> None:
     """Log the user out everywhere: session cookies carrying the old epoch stop working."""
     user.session_epoch += 1
     session.flush()
+    events.record(session, events.ConnectionsEnded(user_id=user.id))
 
 
 # Every request that carries a login runs these two, so they are built once, with bound parameters.
@@ -251,6 +252,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        events.record(session, events.ConnectionsEnded(token_id=token.id))
     return token
 
 

@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import allocation, events
-from matchmaker.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from matchmaker import allocation, events, lifecycles
+from matchmaker.errors import Forbidden, InvalidInput, NotFound
 from matchmaker.operations import matching
-from matchmaker.operations.bookings import ACTIVE_TEAM_STAGES
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -81,7 +80,7 @@ def create_round(
         if i not in teams
         or teams[i].space_id != spec.space_id
         or teams[i].admission_status is not AdmissionStatus.ADMITTED
-        or teams[i].stage.value not in ACTIVE_TEAM_STAGES
+        or teams[i].stage.value not in lifecycles.ACTIVE_STAGES
     ]
     if wrong_teams:
         raise _fields(
@@ -191,12 +190,7 @@ def _decide(session: Session, principal: Principal, round_id: int, status: Round
     if found is None:
         raise NotFound("allocation round", "分配轮次", round_id)
     _managed_space(session, principal, found.space_id)
-    if found.status is not RoundStatus.DRAFT:
-        raise InvalidTransition(
-            "This round has already been published or discarded.",
-            "该轮次已发布或已作废。",
-            details={"status": found.status.value},
-        )
+    lifecycles.check_round_move(found.status, status)
     found.status = status
     if status is RoundStatus.PUBLISHED:
         found.published_at = utcnow()

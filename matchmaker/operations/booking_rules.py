@@ -398,6 +398,7 @@ def grant_certification(
     cert.granted_by_id = principal.user_id or cert.granted_by_id
     cert.granted_at, cert.expires_at, cert.revoked_at, cert.last_used_at = now, expires_at, None, None
     session.flush()
+    _record_certificate(session, "granted", cert, resource)
     return cert
 
 
@@ -414,7 +415,13 @@ def revoke_certification(
         raise NotFound("certificate", "认证", user_id)
     cert.revoked_at = now or utcnow()
     session.flush()
+    _record_certificate(session, "revoked", cert, resource)
     return cert
+
+
+def _record_certificate(session: Session, action: str, cert: Certification, resource: Resource) -> None:
+    event = events.CertificateChanged(action, cert.user_id, resource.id, resource.name_en, resource.name_zh)
+    events.record(session, event)
 
 
 def certifications(

@@ -51,3 +51,23 @@ def test_an_application_is_decided_once() -> None:
     lifecycles.check_admission("pending", "admitted")
     with pytest.raises(InvalidTransition):
         lifecycles.check_admission("admitted", "rejected")
+
+
+def test_page_actions_follow_the_booking_table_and_the_clock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    early = timedelta(minutes=15)
+
+    def actions(status: str, now: datetime, host: bool = False) -> list[str]:
+        return lifecycles.booking_actions(status, start, now, host=host, checkin_early=early)
+
+    assert actions("confirmed", start - timedelta(hours=1)) == ["cancel"]
+    assert actions("confirmed", start - timedelta(minutes=10)) == ["check-in", "cancel"]
+    assert actions("confirmed", start + timedelta(minutes=5)) == ["check-in"]  # too late to cancel
+    assert actions("held", start - timedelta(days=1)) == ["accept", "cancel"]
+    assert actions("pending", start - timedelta(days=1)) == ["cancel"]
+    assert actions("pending", start - timedelta(days=1), host=True) == ["cancel", "approve", "reject"]
+    assert actions("checked_in", start + timedelta(minutes=5)) == ["check-out"]
+    for final in ("completed", "cancelled", "rejected", "expired", "no_show"):
+        assert actions(final, start - timedelta(days=1), host=True) == []

@@ -145,3 +145,35 @@ def log_in_en(page: Page, server: LiveServer, email: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     expect(page.locator("header .account")).to_contain_text("Log out")
+
+
+def test_the_unread_count_rises_live_and_clears_on_the_notifications_page(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
+    log_in(page, live_server, "host@test.example")
+    badge = page.locator("#unread-count")
+    expect(badge).to_be_hidden()
+    page.wait_for_function("window.matchmakerSocket && window.matchmakerSocket.connected")
+    page.evaluate("window.__sameDocument = true")
+    host = api_token(live_server.url, "host@test.example")
+    requests.patch(
+        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/availability",
+        json={"requires_approval": True},
+        headers={"Authorization": f"Bearer {host}"},
+        timeout=WAIT,
+    )
+    founder = api_token(live_server.url, "founder@test.example")
+    start = next_week(2, 10)
+    made = post_booking(
+        live_server.url, founder, world.team1.id, world.equipment1.id, start, start + timedelta(hours=1)
+    )
+    assert made.status_code == 201, made.text
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("1")
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+
+    page.click("#notifications-link")
+    expect(page.locator("#notification-list")).to_contain_text("待审批")
+    page.click("#mark-all-read")
+    expect(page.locator("#unread-count")).to_be_hidden()
+    expect(page.locator("#notification-list .unread")).to_have_count(0)

@@ -9,15 +9,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from matchmaker.errors import InvalidInput, MatchmakerError
+from matchmaker import lifecycles
+from matchmaker.errors import InvalidInput
 from matchmaker.operations import allocations, spaces
-from matchmaker.operations.bookings import ACTIVE_TEAM_STAGES
 from models import AdmissionStatus, Resource, Team
-from web.db import commit, get_session
+from web.db import get_session
 from web.i18n import current_locale
-from web.realtime import broadcasts
 from web.recommendations import model_folder
 from web.security import current_principal, login_required
+from web.units import attempt
 
 bp = Blueprint("allocations", __name__)
 KINDS = ("mentor", "pilot_line")
@@ -37,7 +37,7 @@ def _choices(space_id: int, kind: str) -> tuple[list[Team], list[Resource]]:
             .where(
                 Team.space_id == space_id,
                 Team.admission_status == AdmissionStatus.ADMITTED,
-                Team.stage.in_(ACTIVE_TEAM_STAGES),
+                Team.stage.in_(lifecycles.ACTIVE_STAGES),
             )
             .order_by(Team.id)
         )
@@ -64,14 +64,13 @@ def index(space_id: int) -> Any:
     teams, resources = _choices(space_id, kind)
     error = None
     if request.method == "POST":
-        try:
-            found = allocations.create_round(
+        found, problem = attempt(
+            lambda: allocations.create_round(
                 session, principal, _spec(space_id, kind), model_folder=model_folder()
             )
-            commit()
-        except MatchmakerError as exc:
-            session.rollback()
-            error = exc.message(current_locale())
+        )
+        if problem is not None or found is None:
+            error = problem.message(current_locale()) if problem else None
         else:
             flash(_("The round is computed. Review it, then publish it."), "success")
             return redirect(url_for("allocations.show", round_id=found.id))
@@ -148,12 +147,9 @@ def decide(round_id: int, action: str) -> Any:
     operation = {"publish": allocations.publish_round, "discard": allocations.discard_round}.get(action)
     if operation is None:
         return redirect(url_for("allocations.show", round_id=round_id))
-    try:
-        operation(session, current_principal(), round_id)
-        broadcasts.publish(commit())
-    except MatchmakerError as exc:
-        session.rollback()
-        flash(exc.message(current_locale()), "danger")
+    _done, problem = attempt(lambda: operation(session, current_principal(), round_id))
+    if problem is not None:
+        flash(problem.message(current_locale()), "danger")
     else:
         flash(
             _("Published: the teams and mentors have been told.") if action == "publish" else _("Discarded."),

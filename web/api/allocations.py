@@ -9,8 +9,7 @@ from flask import url_for
 from matchmaker.errors import InvalidInput
 from matchmaker.operations import allocations
 from web.api import route, schemas
-from web.db import commit, get_session
-from web.realtime import broadcasts
+from web.db import get_session
 from web.recommendations import model_folder
 from web.security import current_principal
 
@@ -48,7 +47,6 @@ def create_round(space_id: int, body: schemas.RoundIn) -> Any:
         min_fit=body.min_fit,
     )
     found = allocations.create_round(get_session(), current_principal(), spec, model_folder=model_folder())
-    commit()
     location = url_for("api.get_round", round_id=found.id)
     return allocations.round_out(found, current_principal()), 201, {"Location": location}
 
@@ -81,7 +79,6 @@ def get_round(round_id: int) -> Any:
 def publish_round(round_id: int) -> Any:
     principal = current_principal()
     found = allocations.publish_round(get_session(), principal, round_id)
-    broadcasts.publish(commit())
     return allocations.round_out(found, principal)
 
 
@@ -89,5 +86,4 @@ def publish_round(round_id: int) -> Any:
 def discard_round(round_id: int) -> Any:
     principal = current_principal()
     found = allocations.discard_round(get_session(), principal, round_id)
-    commit()
     return allocations.round_out(found, principal)

@@ -1,5 +1,5 @@
 """Booking endpoints of the JSON API: rules, calendars, bookings and series, waitlist, slot finder,
-certificates, allowances, the ledger and calendar feeds. Each commits once, then broadcasts."""
+certificates, allowances, the ledger and calendar feeds. The dispatcher commits each once, then broadcasts."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import get_resource
 from models import IdempotencyRecord
 from web.api import route, schemas
-from web.db import commit, get_session
-from web.realtime import broadcasts
+from web.db import get_session
 from web.security import current_principal, require_user
 
 TAG = "bookings"
@@ -28,10 +27,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 def _principal_and_now() -> tuple[Any, datetime]:
     return current_principal(), datetime.now(UTC)
-
-
-def commit_and_publish() -> None:
-    broadcasts.publish(commit())
 
 
 # Idempotent creation -------------------------------------------------------------------------------
@@ -74,9 +69,7 @@ def idempotent(work: Callable[[], tuple[dict[str, Any], int]]) -> Any:
     """
     key = _idempotency_key()
     if key is None:
-        payload, status = work()
-        commit_and_publish()
-        return payload, status
+        return work()
     user = require_user()
     fingerprint = hashlib.sha256(
         request.method.encode() + request.path.encode() + request.get_data()
@@ -93,8 +86,9 @@ def idempotent(work: Callable[[], tuple[dict[str, Any], int]]) -> Any:
             )
         )
         session.flush()
-        commit_and_publish()
     except (MatchmakerError, IntegrityError):
+        # The request failed as a whole; start afresh (PostgreSQL may have ended the transaction)
+        # so the winner's stored answer can be read. The dispatcher then commits nothing of ours.
         session.rollback()
         replay = _replay(user.id, key, fingerprint)
         if replay is not None:
@@ -136,7 +130,6 @@ def update_availability(resource_id: int, body: schemas.AvailabilityUpdate) -> A
     if "weekly_hours" in changes:
         changes["weekly_hours"] = [o.model_dump() for o in body.weekly_hours or []]
     found = booking_rules.set_availability(get_session(), current_principal(), resource_id, changes)
-    commit_and_publish()
     return {"resource_id": resource_id, **booking_rules.availability_out(found)}
 
 
@@ -291,7 +284,6 @@ def move_booking(booking_id: int, body: schemas.MoveIn) -> Any:
         body.ends_at.astimezone(UTC),
         now,
     )
-    commit_and_publish()
     return ops.booking_out(booking)
 
 
@@ -307,7 +299,6 @@ def move_booking(booking_id: int, body: schemas.MoveIn) -> Any:
 def cancel_booking(booking_id: int, body: schemas.ReasonIn) -> Any:
     principal, now = _principal_and_now()
     booking = ops.cancel_booking(get_session(), principal, booking_id, body.reason, now)
-    commit_and_publish()
     return ops.booking_out(booking)
 
 
@@ -321,7 +312,6 @@ def cancel_booking(booking_id: int, body: schemas.ReasonIn) -> Any:
 def decide_booking(booking_id: int, body: schemas.DecisionIn) -> Any:
     principal, now = _principal_and_now()
     booking = ops.decide_booking(get_session(), principal, booking_id, body.approve, body.note, now)
-    commit_and_publish()
     return ops.booking_out(booking)
 
 
@@ -329,7 +319,6 @@ def _action(name: str, operation: Callable[..., Any], summary: str) -> None:
     def view(booking_id: int) -> Any:
         principal, now = _principal_and_now()
         booking = operation(get_session(), principal, booking_id, now)
-        commit_and_publish()
         return ops.booking_out(booking)
 
     view.__name__ = name.replace("-", "_")
@@ -362,14 +351,12 @@ def join_waitlist(body: schemas.WaitlistIn) -> Any:
         ),
         now,
     )
-    commit_and_publish()
     return ops.waitlist_out(entry), 201
 
 
 @route("/waitlist/<int:entry_id>", "DELETE", "Stop waiting", tag=TAG)
 def leave_waitlist(entry_id: int) -> Any:
     entry = ops.leave_waitlist(get_session(), current_principal(), entry_id)
-    commit_and_publish()
     return ops.waitlist_out(entry)
 
 
@@ -425,7 +412,6 @@ def add_blackout(resource_id: int, body: schemas.BlackoutIn) -> Any:
         unit=body.unit,
         now=now,
     )
-    commit_and_publish()
     return {
         **booking_rules.blackout_out(blackout),
         "affected": [{"id": b.id, "status": b.status.value, "team_id": b.team_id} for b in touched],
@@ -435,7 +421,6 @@ def add_blackout(resource_id: int, body: schemas.BlackoutIn) -> Any:
 @route("/blackouts/<int:blackout_id>", "DELETE", "Reopen: remove a blackout", tag=TAG)
 def remove_blackout(blackout_id: int) -> Any:
     blackout = booking_rules.remove_blackout(get_session(), current_principal(), blackout_id)
-    commit_and_publish()
     return booking_rules.blackout_out(blackout)
 
 
@@ -458,7 +443,6 @@ def grant_certification(resource_id: int, body: schemas.CertificationIn) -> Any:
     cert = booking_rules.grant_certification(
         session, principal, resource_id, body.user_id, body.expires_at, now
     )
-    commit_and_publish()
     return _certificate(cert, now), 201
 
 
@@ -481,7 +465,6 @@ def revoke_certification(resource_id: int, user_id: int) -> Any:
     principal, now = _principal_and_now()
     session = get_session()
     cert = booking_rules.revoke_certification(session, principal, resource_id, user_id, now)
-    commit_and_publish()
     return _certificate(cert, now)
 
 
@@ -506,7 +489,6 @@ def list_allowances(space_id: int) -> Any:
 )
 def set_allowance(space_id: int, body: schemas.AllowanceIn) -> Any:
     row = booking_rules.set_allowance(get_session(), current_principal(), space_id, **body.model_dump())
-    commit_and_publish()
     return booking_rules.allowance_out(row)
 
 
@@ -517,7 +499,6 @@ def team_ledger(team_id: int) -> Any:
 
 def _feed(kind: str, owner_id: int, body: schemas.FeedIn) -> Any:
     token = calendars.feed_token(get_session(), current_principal(), kind, owner_id, rotate=body.rotate)
-    commit_and_publish()
     return {"url": url_for("bookings.feed", token=token, _external=True)}
 
 

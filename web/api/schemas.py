@@ -369,7 +369,7 @@ class CertificationIn(Body):
 
 class AllowanceIn(Body):
     resource_kind: BookableKind
-    stage: Literal["nursery", "incubator", "accelerator"]
+    stage: EntryStage
     free_hours_per_month: int = Field(ge=0, le=744)
     discount_percent: int = Field(default=0, ge=0, le=100)
     max_hours_per_month: int | None = Field(default=None, ge=0, le=744)

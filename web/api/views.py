@@ -13,9 +13,8 @@ from matchmaker.operations import accounts, catalogue, matching, spaces, teams
 from matchmaker.permissions import can_edit_space
 from models import Organization, Role, User
 from web.api import route, schemas
-from web.db import commit, get_session
+from web.db import get_session
 from web.extensions import limiter, login_limit
-from web.realtime import broadcasts
 from web.recommendations import model_folder, reasons_out
 from web.security import current_principal, require_user
 
@@ -48,7 +47,6 @@ def register(body: schemas.RegisterIn) -> Any:
     user = accounts.create_user(
         get_session(), email=body.email, password=body.password, display_name=body.display_name
     )
-    commit()
     return user_out(user), 201
 
 
@@ -75,7 +73,6 @@ def create_token_with_password(body: schemas.TokenIn) -> Any:
     session = get_session()
     user = accounts.authenticate(session, body.email, body.password)
     token, secret = accounts.create_token(session, user, body.name)
-    commit()
     return {"id": token.id, "name": token.name, "token": secret}, 201
 
 
@@ -107,15 +104,12 @@ def list_tokens() -> Any:
 )
 def create_token(body: schemas.TokenNameIn) -> Any:
     token, secret = accounts.create_token(get_session(), require_user(), body.name)
-    commit()
     return {"id": token.id, "name": token.name, "token": secret}, 201
 
 
 @route("/users/me/tokens/<int:token_id>", "DELETE", "Revoke a personal access token", tag="users")
 def revoke_token(token_id: int) -> Any:
     accounts.revoke_token(get_session(), require_user(), token_id)
-    commit()
-    broadcasts.disconnect_token(token_id)
     return "", 204
 
 
@@ -125,8 +119,6 @@ def revoke_token(token_id: int) -> Any:
 def logout_everywhere() -> Any:
     user = require_user()
     accounts.end_sessions(get_session(), user)
-    commit()
-    broadcasts.disconnect_user(user.id)
     logout_user()
     return "", 204
 
@@ -160,7 +152,6 @@ def get_space(space_id: int) -> Any:
 )
 def update_space(space_id: int, body: schemas.SpaceUpdate) -> Any:
     space = spaces.update_profile(get_session(), current_principal(), space_id, schemas.changes(body))
-    commit()
     return spaces.detail(space)
 
 
@@ -188,7 +179,6 @@ def grant_role(space_id: int, body: schemas.MembershipIn) -> Any:
     m = accounts.grant_role(
         session, current_principal(), user=user, space=space, role=Role(body.role), organization=org
     )
-    commit()
     return {
         "user_id": m.user_id,
         "space_id": m.space_id,
@@ -281,7 +271,6 @@ def create_resource(body: schemas.ResourceCreate) -> Any:
         organization_id=body.organization_id,
         fields=fields,
     )
-    broadcasts.publish(commit())
     return catalogue.detail(resource), 201, {"Location": url_for("api.get_resource", resource_id=resource.id)}
 
 
@@ -302,7 +291,6 @@ def update_resource(resource_id: int, body: schemas.ResourceUpdate) -> Any:
     resource = catalogue.update_resource(
         get_session(), current_principal(), resource_id, schemas.changes(body)
     )
-    broadcasts.publish(commit())
     return catalogue.detail(resource)
 
 
@@ -316,7 +304,6 @@ def update_resource(resource_id: int, body: schemas.ResourceUpdate) -> Any:
 )
 def retire_resource(resource_id: int, body: schemas.RetireIn) -> Any:
     resource = catalogue.retire_resource(get_session(), current_principal(), resource_id, body.reason)
-    broadcasts.publish(commit())
     return catalogue.detail(resource)
 
 
@@ -365,7 +352,6 @@ def apply(body: schemas.TeamApply) -> Any:
     team = teams.apply_for_admission(
         get_session(), current_principal(), require_user(), space_id=body.space_id, fields=fields
     )
-    broadcasts.publish(commit())
     return teams.detail(team), 201
 
 
@@ -383,7 +369,6 @@ def get_team(team_id: int) -> Any:
 )
 def update_team(team_id: int, body: schemas.TeamUpdate) -> Any:
     team = teams.update_team(get_session(), current_principal(), team_id, schemas.changes(body))
-    broadcasts.publish(commit())
     return teams.detail(team)
 
 
@@ -402,7 +387,6 @@ def review(team_id: int, body: schemas.ReviewIn) -> Any:
         team_id,
         **body.model_dump(),
     )
-    broadcasts.publish(commit())
     return teams.detail(team)
 
 
@@ -416,7 +400,6 @@ def review(team_id: int, body: schemas.ReviewIn) -> Any:
 )
 def change_stage(team_id: int, body: schemas.StageIn) -> Any:
     team = teams.change_stage(get_session(), current_principal(), team_id, to=body.to, reason=body.reason)
-    broadcasts.publish(commit())
     return teams.detail(team)
 
 
@@ -431,7 +414,6 @@ def change_stage(team_id: int, body: schemas.StageIn) -> Any:
 def add_member(team_id: int, body: schemas.MemberIn) -> Any:
     session = get_session()
     teams.add_member(session, current_principal(), team_id, email=body.email, role=body.role)
-    commit()
     return teams.detail(teams.get_team(session, current_principal(), team_id)), 201
 
 
@@ -443,7 +425,6 @@ def add_member(team_id: int, body: schemas.MemberIn) -> Any:
 )
 def remove_member(team_id: int, user_id: int) -> Any:
     teams.remove_member(get_session(), current_principal(), team_id, user_id)
-    commit()
     return "", 204
 
 

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from matchmaker.operations import accounts, teams
-from web.db import commit, get_session
+from web.db import get_session
 from web.extensions import limiter, login_limit
 from web.i18n import current_locale
-from web.pages import attempt, render_form
-from web.realtime import broadcasts
+from web.pages import render_form
 from web.security import current_db_user, current_principal, login_required, require_user
+from web.units import attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -50,8 +50,6 @@ def logout() -> Any:
     user = current_db_user()
     if user is not None:
         accounts.end_sessions(get_session(), user)
-        commit()
-        broadcasts.disconnect_user(user.id)
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("spaces.index"))
@@ -72,7 +70,6 @@ def register() -> Any:
     )
     if error or user is None:
         return render_form("auth/register.html", error)
-    commit()
     login_user(user)
     flash(_("Your account is ready. Apply to a space with your team, or browse the catalogue."), "success")
     return redirect(url_for("auth.account"))
@@ -106,7 +103,6 @@ def create_token() -> Any:
     if error or result is None:
         flash(error.message(current_locale()) if error else "", "danger")
         return redirect(url_for("auth.account"))
-    commit()
     # Shown in this response only: the secret never travels in the (signed, not encrypted) cookie.
     return _account_page(new_token=result[1], status=201)
 
@@ -115,7 +111,5 @@ def create_token() -> Any:
 @login_required
 def revoke_token(token_id: int) -> Any:
     accounts.revoke_token(get_session(), require_user(), token_id)
-    commit()
-    broadcasts.disconnect_token(token_id)
     flash(_("Token revoked."), "info")
     return redirect(url_for("auth.account"))

@@ -8,22 +8,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker import ical, lifecycles, slots
-from matchmaker.errors import InvalidInput, MatchmakerError
+from matchmaker.errors import InvalidInput
 from matchmaker.operations import booking_rules, calendars
 from matchmaker.operations import bookings as ops
 from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.operations.teams import ref as team_ref
 from matchmaker.permissions import can_book_for, can_run_resource
 from models import Booking, BookingStatus, Organization, Team
-from web.db import commit, get_session
+from web.db import get_session
 from web.i18n import current_locale
-from web.realtime import broadcasts
 from web.security import current_principal, login_required
+from web.units import attempt
 
 bp = Blueprint("bookings", __name__)
 
@@ -130,6 +129,23 @@ def mine() -> Any:
     )
 
 
+@bp.get("/bookings/<int:booking_id>/row")
+@login_required
+def row(booking_id: int) -> Any:
+    """One booking drawn as "my bookings" (``view=mine``) or "my equipment" (``view=hosted``) draws it,
+    for those pages to insert when a live event says it changed."""
+    booking = ops.get_booking(get_session(), current_principal(), booking_id)
+    view = "hosted" if request.args.get("view") == "hosted" else "mine"
+    return render_template(
+        "bookings/row.html",
+        view=view,
+        booking=booking,
+        b=ops.booking_out(booking),
+        zone=booking.resource.space.timezone,
+        names=_status_names(),
+    )
+
+
 @bp.get("/equipment/mine")
 @login_required
 def hosted() -> Any:
@@ -190,23 +206,21 @@ def space_time(moment: datetime | str, zone: str) -> str:
 
 @bp.app_template_global()
 def booking_actions(booking: Booking, host: bool = False) -> list[tuple[str, str]]:
-    """What the viewer can do to a booking now, as (action, button label)."""
-    status = booking.status
-    now = datetime.now(UTC)
-    actions: list[tuple[str, str]] = []
-    if status is BookingStatus.HELD:
-        actions.append(("accept", _("Accept the offer")))
-    if status is BookingStatus.CONFIRMED and booking.starts_at - ops.CHECKIN_EARLY <= now:
-        actions.append(("check-in", _("Check in")))
-    if status is BookingStatus.CHECKED_IN:
-        actions.append(("check-out", _("Check out")))
-    if status in (BookingStatus.HELD, BookingStatus.PENDING) or (
-        status is BookingStatus.CONFIRMED and booking.starts_at > now
-    ):
-        actions.append(("cancel", _("Decline") if status is BookingStatus.HELD else _("Cancel")))
-    if host and status is BookingStatus.PENDING:
-        actions += [("approve", _("Approve")), ("reject", _("Reject"))]
-    return actions
+    """What the viewer can do to a booking now, as (action, button label): the lifecycle table's moves."""
+    names = lifecycles.booking_actions(
+        booking.status, booking.starts_at, datetime.now(UTC), host=host, checkin_early=ops.CHECKIN_EARLY
+    )
+    return [
+        (
+            name,
+            str(
+                _held_decline
+                if name == "cancel" and booking.status is BookingStatus.HELD
+                else ACTION_LABELS[name]
+            ),
+        )
+        for name in names
+    ]
 
 
 ACTIONS = {
@@ -217,6 +231,15 @@ ACTIONS = {
     "approve": lambda s, p, i, now: ops.decide_booking(s, p, i, True, "", now),
     "reject": lambda s, p, i, now: ops.decide_booking(s, p, i, False, "", now),
 }
+ACTION_LABELS = {
+    "accept": _l("Accept the offer"),
+    "check-in": _l("Check in"),
+    "check-out": _l("Check out"),
+    "cancel": _l("Cancel"),
+    "approve": _l("Approve"),
+    "reject": _l("Reject"),
+}
+_held_decline = _l("Decline")
 DONE = {
     "accept": _l("Offer accepted."),
     "check-in": _l("Checked in."),
@@ -239,12 +262,12 @@ def act(booking_id: int, action: str) -> Any:
     if action not in ACTIONS:
         abort(404)
     back = _back(url_for("bookings.mine"))
-    try:
-        ACTIONS[action](get_session(), current_principal(), booking_id, datetime.now(UTC))
-        broadcasts.publish(commit())
-    except MatchmakerError as exc:
-        get_session().rollback()
-        flash(exc.message(current_locale()), "danger")
+    _done, problem = attempt(
+        lambda: ACTIONS[action](get_session(), current_principal(), booking_id, datetime.now(UTC)),
+        fail_on=(),
+    )
+    if problem is not None:
+        flash(problem.message(current_locale()), "danger")
         return redirect(back)
     flash(str(DONE[action]), "success")
     return redirect(back)
@@ -267,8 +290,8 @@ def add_blackout(resource_id: int) -> Any:
     resource = booking_rules.bookable_resource(session, current_principal(), resource_id)
     zone = ZoneInfo(resource.space.timezone)
     back = url_for("bookings.calendar", resource_id=resource_id)
-    try:
-        ops.add_blackout(
+    _done, problem = attempt(
+        lambda: ops.add_blackout(
             session,
             current_principal(),
             resource_id,
@@ -276,11 +299,11 @@ def add_blackout(resource_id: int) -> Any:
             ends_at=_space_local(request.form.get("ends_at", ""), zone, "ends_at"),
             reason=request.form.get("reason", "").strip()[:200] or str(_l("Closed")),
             effect="flag" if request.form.get("effect") == "flag" else "cancel",
-        )
-        broadcasts.publish(commit())
-    except MatchmakerError as exc:
-        session.rollback()
-        flash(exc.message(current_locale()), "danger")
+        ),
+        fail_on=(),
+    )
+    if problem is not None:
+        flash(problem.message(current_locale()), "danger")
         return redirect(back)
     flash(str(_l("The resource is closed for that time.")), "success")
     return redirect(back)

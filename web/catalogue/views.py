@@ -16,12 +16,12 @@ from matchmaker.permissions import can_create_resource, can_edit_resource, can_r
 from models import Organization
 from web import recommendations
 from web.api import schemas
-from web.db import commit, get_session
+from web.db import get_session
 from web.errors import from_validation_error
 from web.i18n import current_locale
-from web.pages import attempt, form_to_model, render_form
-from web.realtime import broadcasts
+from web.pages import form_to_model, render_form
 from web.security import current_principal, login_required
+from web.units import attempt
 
 bp = Blueprint("catalogue", __name__)
 
@@ -89,6 +89,13 @@ def directory() -> Any:
     )
 
 
+@bp.get("/resources/<int:resource_id>/row")
+def row(resource_id: int) -> Any:
+    """One resource as the catalogue lists it, for the live page to insert or replace."""
+    resource = catalogue.get_resource(get_session(), current_principal(), resource_id)
+    return render_template("catalogue/_row.html", r=resource)
+
+
 @bp.get("/resources/<int:resource_id>")
 def show(resource_id: int) -> Any:
     principal = current_principal()
@@ -152,7 +159,6 @@ def create(space_id: int) -> Any:
     resource, error = attempt(_create)
     if error or resource is None:
         return render_form("catalogue/form.html", error, kind=kind, **context)
-    broadcasts.publish(commit())
     flash(_("Resource added to the catalogue."), "success")
     return redirect(url_for("catalogue.show", resource_id=resource.id))
 
@@ -185,7 +191,6 @@ def edit(resource_id: int) -> Any:
     updated, error = attempt(_update)
     if error or updated is None:
         return render_form("catalogue/form.html", error, **context)
-    broadcasts.publish(commit())
     flash(_("Changes saved."), "success")
     return redirect(url_for("catalogue.show", resource_id=resource_id))
 
@@ -201,7 +206,6 @@ def retire(resource_id: int) -> Any:
     if error:
         flash(error.message(current_locale()), "danger")
         return redirect(url_for("catalogue.show", resource_id=resource_id))
-    broadcasts.publish(commit())
     flash(_("The resource is retired. It stays on record but can no longer be used."), "info")
     return redirect(url_for("catalogue.index"))
 

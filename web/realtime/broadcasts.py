@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from matchmaker import events
@@ -20,51 +20,84 @@ def count_published(event: events.Event) -> None:
         count_booking_made()
 
 
+# Which rooms hear which event, with what payload: one entry per event type, and nothing else to edit
+# for a new event (the browser subscribes to every event generically, see static/live.js).
+Delivery = tuple[str, dict[str, Any], list[str]]  # event name, payload, rooms
+
+
+def _resource_changed(e: events.ResourceChanged) -> list[Delivery]:
+    payload = {"action": e.action, "resource": e.payload}
+    return [(e.name, payload, [rooms.space(e.space_id), rooms.resource(e.resource_id)])]
+
+
+def _team_changed(e: events.TeamChanged) -> list[Delivery]:
+    # Team news goes to the team's members and the space's managers, never to the whole space.
+    payload = {"action": e.action, "team": e.payload}
+    return [(e.name, payload, [rooms.managers(e.space_id), *map(rooms.user, e.member_user_ids)])]
+
+
+def _booking_changed(e: events.BookingChanged) -> list[Delivery]:
+    # Anyone watching the calendar learns the slot is taken; who took it goes only to the team, the
+    # host organisation and the space's managers.
+    public_rooms = [rooms.resource(e.resource_id), rooms.space(e.space_id)]
+    private_rooms = [rooms.organization(e.organization_id), rooms.managers(e.space_id)]
+    private_rooms += [rooms.user(u) for u in e.member_user_ids]
+    return [
+        (e.name, {"action": e.action, "booking": e.public}, public_rooms),
+        ("my_booking_changed", {"action": e.action, "booking": e.private}, private_rooms),
+    ]
+
+
+def _calendar_changed(e: events.CalendarChanged) -> list[Delivery]:
+    changed = {"action": e.action, "resource_id": e.resource_id, "detail": e.payload}
+    watchers = [rooms.resource(e.resource_id), rooms.space(e.space_id), rooms.organization(e.organization_id)]
+    return [(e.name, changed, watchers)]
+
+
+def _recommendations_changed(e: events.RecommendationsChanged) -> list[Delivery]:
+    return [(e.name, {"team_id": e.team_id}, [rooms.user(u) for u in e.member_user_ids])]
+
+
+def _round_published(e: events.RoundPublished) -> list[Delivery]:
+    news = {"round_id": e.round_id, "title": e.title, "space_id": e.space_id}
+    return [(e.name, news, [rooms.user(u) for u in e.user_ids])]
+
+
+def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
+    return [(e.name, e.payload, [rooms.user(e.user_id)])]
+
+
+def _nothing_to_emit(e: events.Event) -> list[Delivery]:
+    # Told through the notification centre (certificates), or not a message at all (closing a user's
+    # connections is done by publish() below).
+    return []
+
+
+ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
+    events.ResourceChanged: _resource_changed,
+    events.TeamChanged: _team_changed,
+    events.BookingChanged: _booking_changed,
+    events.CalendarChanged: _calendar_changed,
+    events.RecommendationsChanged: _recommendations_changed,
+    events.RoundPublished: _round_published,
+    events.NotificationCreated: _notification_created,
+    events.CertificateChanged: _nothing_to_emit,
+    events.ConnectionsEnded: _nothing_to_emit,
+}
+
+
 def publish(committed: Iterable[events.Event]) -> None:
+    """Emit each committed event to its rooms (an event type missing from ``ROUTES`` is a bug)."""
     for event in committed:
         count_published(event)
-        if isinstance(event, events.ResourceChanged):
-            payload = {"action": event.action, "resource": event.payload}
-            socketio.emit(event.name, payload, to=rooms.space(event.space_id), namespace=NAMESPACE)
-            socketio.emit(event.name, payload, to=rooms.resource(event.resource_id), namespace=NAMESPACE)
-        elif isinstance(event, events.TeamChanged):
-            payload = {"action": event.action, "team": event.payload}
-            # Team news goes to the team's members and the space's managers, never to the whole space.
-            socketio.emit(event.name, payload, to=rooms.managers(event.space_id), namespace=NAMESPACE)
-            for user_id in event.member_user_ids:
-                socketio.emit(event.name, payload, to=rooms.user(user_id), namespace=NAMESPACE)
-        elif isinstance(event, events.BookingChanged):
-            # Anyone watching the calendar learns the slot is taken; who took it goes only to the team,
-            # the host organisation and the space's managers.
-            public = {"action": event.action, "booking": event.public}
-            private = {"action": event.action, "booking": event.private}
-            to_rooms(event.name, public, [rooms.resource(event.resource_id), rooms.space(event.space_id)])
-            private_rooms = [rooms.organization(event.organization_id), rooms.managers(event.space_id)]
-            private_rooms += [rooms.user(u) for u in event.member_user_ids]
-            to_rooms("my_booking_changed", private, private_rooms)
-        elif isinstance(event, events.RecommendationsChanged):
-            rooms_of_members = [rooms.user(u) for u in event.member_user_ids]
-            if rooms_of_members:
-                to_rooms(event.name, {"team_id": event.team_id}, rooms_of_members)
-        elif isinstance(event, events.RoundPublished):
-            if event.user_ids:
-                news: dict[str, Any] = {
-                    "round_id": event.round_id,
-                    "title": event.title,
-                    "space_id": event.space_id,
-                }
-                to_rooms(event.name, news, [rooms.user(u) for u in event.user_ids])
-        elif isinstance(event, events.CalendarChanged):
-            changed = {"action": event.action, "resource_id": event.resource_id, "detail": event.payload}
-            to_rooms(
-                event.name,
-                changed,
-                [
-                    rooms.resource(event.resource_id),
-                    rooms.space(event.space_id),
-                    rooms.organization(event.organization_id),
-                ],
-            )
+        for name, payload, room_names in ROUTES[type(event)](event):
+            if room_names:
+                to_rooms(name, payload, room_names)
+        if isinstance(event, events.ConnectionsEnded):
+            if event.user_id is not None:
+                disconnect_user(event.user_id)
+            if event.token_id is not None:
+                disconnect_token(event.token_id)
 
 
 def to_rooms(name: str, payload: dict[str, Any], room_names: list[str]) -> None:

@@ -13,14 +13,17 @@ from socketio.exceptions import ConnectionRefusedError
 from matchmaker import permissions
 from matchmaker.errors import Forbidden, NotAuthenticated, NotFound
 from matchmaker.operations import accounts, catalogue, spaces
+from matchmaker.operations import notifications as notification_ops
 from matchmaker.permissions import Principal
 from models import Organization, User
+from web.api.schemas import MAX_ID
 from web.db import get_session
 from web.errors import public_message
 from web.extensions import socketio
 from web.realtime import rooms
 from web.realtime.presence import presence
 from web.security import current_db_user
+from web.units import unit_of_work
 
 NAMESPACE = "/"
 
@@ -55,6 +58,7 @@ def _principal_or_disconnect() -> Principal | None:
 
 
 @socketio.on("connect", namespace=NAMESPACE)
+@unit_of_work
 def on_connect(auth: dict[str, Any] | None = None) -> None:
     secret = (auth or {}).get("token") if isinstance(auth, dict) else None
     if isinstance(secret, str) and secret:
@@ -70,15 +74,32 @@ def on_connect(auth: dict[str, Any] | None = None) -> None:
     for room in owned:
         join_room(room)
         presence().connected(room, request.sid)  # type: ignore[attr-defined]
+    _catch_up(user.id, (auth or {}).get("notifications_after") if isinstance(auth, dict) else None)
+
+
+def _catch_up(user_id: int, after: Any) -> None:
+    """A client that says which notification it saw last gets what was stored since, to itself only:
+    nothing is missed while a browser was closed or a connection dropped."""
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID:
+        return
+    session = get_session()
+    missed = notification_ops.since(session, user_id, after)
+    if missed:
+        unread = notification_ops.unread_count(session, user_id)
+        for note in missed:
+            payload = {**notification_ops.out(note), "unread_count": unread}
+            emit("notification", payload, to=request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
+@unit_of_work
 def on_disconnect(*_reason: Any) -> None:
     for room in socket_session.get("socket_rooms", []):
         presence().disconnected(room, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("join", namespace=NAMESPACE)
+@unit_of_work
 def on_join(data: Any) -> dict[str, Any]:
     """``{"room": "space"|"resource"|"managers"|"organization"|"user", "id": n}``.
 
@@ -96,6 +117,7 @@ def on_join(data: Any) -> dict[str, Any]:
 
 
 @socketio.on("leave", namespace=NAMESPACE)
+@unit_of_work
 def on_leave(data: Any) -> dict[str, Any]:
     try:
         wanted = JoinIn.model_validate(data)

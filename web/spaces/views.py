@@ -13,9 +13,10 @@ from matchmaker.operations import spaces as space_ops
 from matchmaker.permissions import can_edit_space
 from models import AdmissionStatus, Resource, Team
 from web.api import schemas
-from web.db import commit, get_session
-from web.pages import attempt, form_to_model, render_form
+from web.db import get_session
+from web.pages import form_to_model, render_form
 from web.security import current_principal, login_required
+from web.units import attempt
 
 bp = Blueprint("spaces", __name__)
 
@@ -73,6 +74,5 @@ def edit(space_id: int) -> Any:
     )
     if error:
         return render_form("spaces/edit.html", error, space=space)
-    commit()
     flash(_("Space profile saved."), "success")
     return redirect(url_for("spaces.show", space_id=space_id))

@@ -1,4 +1,5 @@
-/* Catalogue page: add, update or retire rows as resources change, without reloading. */
+/* Catalogue page: add, update or retire rows as resources change, without reloading. Rows are fetched
+   as the server draws them, never redrawn here. */
 (function () {
   "use strict";
   var list = document.getElementById("results");
@@ -8,42 +9,33 @@
   var kinds = (list.dataset.filterKinds || "").split(",").filter(Boolean);
   var notice = document.getElementById("live-notice");
 
-  function pick(obj, field) { return (zh ? obj[field + "_zh"] || obj[field + "_en"] : obj[field + "_en"] || obj[field + "_zh"]) || ""; }
-  function price(r) {
-    if (r.price_unit === "free") { return labels.price_units.free; }
-    if (r.price_cny === null) { return "—"; }
-    return "¥" + Number(r.price_cny).toLocaleString() + " " + (labels.price_units[r.price_unit] || r.price_unit);
-  }
-  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) { e.className = cls; } if (text) { e.textContent = text; } return e; }
-  function row(r) {
-    var li = el("li", "resource-row live-new");
-    li.dataset.resourceId = r.id;
-    var a = el("a", "name", pick(r, "name"));
-    a.href = "/resources/" + r.id;
-    li.appendChild(a);
-    li.appendChild(el("span", "kind", (labels.kinds[r.kind] || r.kind) + " · " + (labels.categories[r.category] || r.category)));
-    li.appendChild(el("span", "org", pick(r.organization, "name")));
-    li.appendChild(el("span", "price", price(r)));
-    return li;
-  }
+  function name(r) { return (zh ? r.name_zh || r.name_en : r.name_en || r.name_zh) || ""; }
   function say(text) { notice.textContent = text; notice.hidden = false; }
+  function fetchRow(id, then) {
+    fetch("/resources/" + id + "/row", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) { if (html.trim()) { then(html.trim()); } });
+  }
 
   document.addEventListener("matchmaker:resource_changed", function (ev) {
     var r = ev.detail.resource, action = ev.detail.action;
     var existing = list.querySelector('[data-resource-id="' + r.id + '"]');
     if (action === "retired") {
       if (existing) { existing.remove(); }
-      say(labels.retired_notice + " " + pick(r, "name"));
+      say(labels.retired_notice + " " + name(r));
       return;
     }
     if (action === "updated" && existing) {
-      existing.replaceWith(row(r));
+      fetchRow(r.id, function (html) { existing.outerHTML = html; });
       return;
     }
     if (action === "added") {
-      say(labels.added + " " + pick(r, "name"));
+      say(labels.added + " " + name(r));
       if (list.dataset.hasQuery || (kinds.length && kinds.indexOf(r.kind) < 0)) { return; }
-      list.insertBefore(row(r), list.firstChild);
+      fetchRow(r.id, function (html) {
+        list.insertAdjacentHTML("afterbegin", html);
+        list.firstElementChild.classList.add("live-new");
+      });
     }
   });
 })();

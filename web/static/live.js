@@ -1,10 +1,17 @@
 /* Live updates: one Socket.IO connection per page; elements with data-live-room="kind:id,..." join those
-   rooms (the server checks each join like the matching HTTP read). Events are re-dispatched as DOM events
-   named "matchmaker:<event>" so each page's script decides what to do with them. */
+   rooms (the server checks each join like the matching HTTP read). Every event the server sends is
+   re-dispatched as a DOM event named "matchmaker:<event>", so a new kind of event needs no edit here;
+   each page's script decides what to do with the ones it cares about. The notification badge is kept
+   here, and after a reconnect the server replays the notifications stored meanwhile. */
 (function () {
   "use strict";
   if (typeof io === "undefined") { return; }
-  var socket = io({ transports: ["websocket", "polling"] });
+  var body = document.body;
+  var lastSeen = Number(body.dataset.notificationsAfter || 0);
+  var socket = io({
+    transports: ["websocket", "polling"],
+    auth: function (cb) { cb({ notifications_after: lastSeen }); }
+  });
   window.matchmakerSocket = socket;
 
   function joinRooms() {
@@ -19,10 +26,31 @@
   }
   socket.on("connect", joinRooms);
   socket.on("session_ended", function () { socket.disconnect(); });
-  ["resource_changed", "team_changed", "booking_changed", "my_booking_changed", "calendar_changed",
-   "recommendations_changed", "allocation_published"].forEach(function (name) {
-    socket.on(name, function (payload) {
-      document.dispatchEvent(new CustomEvent("matchmaker:" + name, { detail: payload }));
-    });
+  socket.onAny(function (name, payload) {
+    document.dispatchEvent(new CustomEvent("matchmaker:" + name, { detail: payload }));
+  });
+
+  // The unread badge, and the list on the notifications page (rows come from the server, rendered).
+  var badge = document.getElementById("unread-count");
+  var list = document.getElementById("notification-list");
+  document.addEventListener("matchmaker:notification", function (ev) {
+    var n = ev.detail;
+    if (n.id <= lastSeen) { return; }
+    lastSeen = n.id;
+    if (badge) {
+      badge.textContent = String(n.unread_count);
+      badge.dataset.count = String(n.unread_count);
+      badge.hidden = n.unread_count === 0;
+    }
+    if (list) {
+      fetch("/notifications/" + n.id + "/row", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          if (!html) { return; }
+          var empty = list.querySelector(".empty");
+          if (empty) { empty.remove(); }
+          list.insertAdjacentHTML("afterbegin", html);
+        });
+    }
   });
 })();

@@ -14,11 +14,11 @@ from matchmaker.operations import catalogue, spaces, teams
 from matchmaker.permissions import can_edit_team, can_manage_members, can_review_team, can_see_recommendations
 from web import recommendations
 from web.api import schemas
-from web.db import commit, get_session
+from web.db import get_session
 from web.i18n import current_locale
-from web.pages import attempt, form_to_model, render_form
-from web.realtime import broadcasts
+from web.pages import form_to_model, render_form
 from web.security import current_principal, login_required, require_user
+from web.units import attempt
 
 bp = Blueprint("teams", __name__)
 
@@ -45,7 +45,6 @@ def apply(space_id: int) -> Any:
     team, error = attempt(_apply)
     if error or team is None:
         return render_form("teams/form.html", error, **context)
-    broadcasts.publish(commit())
     flash(_("Application sent. The space's managers will review it against the entry criteria."), "success")
     return redirect(url_for("teams.show", team_id=team.id))
 
@@ -60,7 +59,7 @@ def show(team_id: int) -> Any:
         "teams/show.html",
         team=team,
         recommended=_recommended(team),
-        can_edit=can_edit_team(principal, ref) and team.stage.value not in ("graduated", "exited"),
+        can_edit=can_edit_team(principal, ref) and team.stage not in lifecycles.FINAL_STAGES,
         can_manage_members=can_manage_members(principal, ref),
         can_review=can_review_team(principal, ref),
         next_stages=sorted(lifecycles.STAGE_TRANSITIONS[team.stage.value]),
@@ -105,7 +104,6 @@ def edit(team_id: int) -> Any:
     updated, error = attempt(_update)
     if error or updated is None:
         return render_form("teams/form.html", error, **context)
-    broadcasts.publish(commit())
     flash(_("Team profile saved."), "success")
     return redirect(url_for("teams.show", team_id=team_id))
 
@@ -121,7 +119,6 @@ def add_member(team_id: int) -> Any:
     if error:
         flash(error.message(current_locale()), "danger")
     else:
-        commit()
         flash(_("Member added."), "success")
     return redirect(url_for("teams.show", team_id=team_id))
 
@@ -133,7 +130,6 @@ def remove_member(team_id: int, user_id: int) -> Any:
     if error:
         flash(error.message(current_locale()), "danger")
     else:
-        commit()
         flash(_("Member removed."), "info")
     return redirect(url_for("teams.show", team_id=team_id))
 
@@ -174,7 +170,6 @@ def review(team_id: int) -> Any:
     decided, error = attempt(_review)
     if error or decided is None:
         return render_form("teams/review.html", error, **context)
-    broadcasts.publish(commit())
     flash(_("Decision recorded."), "success")
     return redirect(url_for("teams.review_list", space_id=team.space_id))
 
@@ -190,6 +185,5 @@ def change_stage(team_id: int) -> Any:
     if error:
         flash(error.message(current_locale()), "danger")
     else:
-        broadcasts.publish(commit())
         flash(_("Stage updated."), "success")
     return redirect(url_for("teams.show", team_id=team_id))
