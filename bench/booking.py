@@ -1,9 +1,9 @@
 """Booking benchmark: throughput of the real HTTP API, live-event delay, and the space week view.
 
-Everything goes through real server processes (``matchmaker serve``, Werkzeug threaded, as deployed)
-over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis message queue, in one process and
-in ``--processes`` more sharing the database and the queue). Prints figures and writes
-bench/results/booking.json.
+Everything goes through real server instances started the production way (``matchmaker serve``:
+gunicorn, one gthread worker each) over HTTP and Socket.IO, on SQLite and on PostgreSQL (with the Redis
+message queue, in one instance and in ``--processes`` more sharing the database and the queue). Prints
+figures and writes bench/results/booking.json.
 
     python bench/booking.py [--backend sqlite|postgresql|both] [--quick] [--clients 1,8,32]
                             [--seconds 8] [--stride-minutes 360] [--listeners 200] [--event-bookings 20]
@@ -15,7 +15,7 @@ bench/results/booking.json.
    serialised by a row lock) and books distinct free 30-minute slots from tomorrow on, one every
    ``--stride-minutes`` (6 h: its resource gets 4 bookings a day, as busy as the week view's; booking
    back to back would make every booking read an ever denser calendar), so every request should be a
-   successful booking. Clients open a connection per request (the server speaks HTTP/1.0). Reported:
+   successful booking. Clients open a connection per request. Reported:
    requests and bookings per second, p50/p95 latency, the 201 / 409 / other 4xx / 5xx / connection-error
    counts, and the CPU per request of the servers, this client, the app's PostgreSQL connections and
    everything else on the machine. Target: at least 300 bookings/s on PostgreSQL at 32 clients, no 5xx.
@@ -43,6 +43,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -68,7 +69,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import code_state, machine, percentile  # noqa: E402
+from bench.measure import code_state, environment, percentile, slow_paths  # noqa: E402
 from matchmaker.operations import accounts  # noqa: E402
 from matchmaker.passwords import hash_password  # noqa: E402
 from models import Availability, Booking, migrate  # noqa: E402
@@ -107,6 +108,30 @@ def process_cpu_s(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every descendant (gunicorn's master and its worker), from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def server_cpu_s(servers: list[Server]) -> float:
+    """CPU seconds the servers' processes have used so far, each with its children (the worker)."""
+    return sum(process_cpu_s(p) for s in servers for p in process_tree(s.process.pid))
 
 
 def machine_cpu_s() -> tuple[float, float]:
@@ -353,8 +378,17 @@ class Server:
     log: Path
 
 
-def start_server(url: str, folder: Path, name: str, redis_url: str | None) -> Server:
-    port = free_port()
+def start_server(
+    url: str,
+    folder: Path,
+    name: str,
+    redis_url: str | None,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """Start one app instance (in a session of its own, so a fault can kill it with all its children)
+    and wait until it answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -367,14 +401,16 @@ def start_server(url: str, folder: Path, name: str, redis_url: str | None) -> Se
         env.pop(inherited, None)
     if redis_url:
         env["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    env.update(extra_env or {})
     log = folder / f"{name}.log"
-    with log.open("wb") as out:  # the child keeps its own copy of the handle
+    with log.open("ab") as out:  # the child keeps its own copy of the handle; a restart appends
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "web.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=out,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -562,7 +598,7 @@ def throughput(
     watch = BackendWatch(pg_url) if pg_url else None
     if watch:
         watch.__enter__()
-    server_cpu = sum(process_cpu_s(s.process.pid) for s in running)
+    server_cpu = server_cpu_s(running)
     client_cpu = time.process_time()
     busy, total = machine_cpu_s()
     started = time.perf_counter()
@@ -572,7 +608,7 @@ def throughput(
     elapsed = time.perf_counter() - started
     if watch:
         watch.__exit__()
-    server_cpu = sum(process_cpu_s(s.process.pid) for s in running) - server_cpu
+    server_cpu = server_cpu_s(running) - server_cpu
     client_cpu = time.process_time() - client_cpu
     busy_after, total_after = machine_cpu_s()
     busy, total = busy_after - busy, total_after - total
@@ -986,15 +1022,32 @@ def targets(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    result: dict[str, Any] = {"benchmark": "booking", **machine()}
+    ran_on = environment()
+    result: dict[str, Any] = {"benchmark": "booking", **ran_on}
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS", "unset")
     result["code"] = code_state(("matchmaker", "models", "web", "seeds"))
-    result["load_average_before"] = load_average()
+    result["load_average_before"] = ran_on["load_average_at_start"]
     print(
         f"{result['machine']} ({result['cpu']}), OMP_NUM_THREADS={result['omp_num_threads']}, "
-        f"load average {result['load_average_before']}",
+        f"load average {result['load_average_before']}, calibration {ran_on['calibration']}",
         flush=True,
     )
+    drivers = ran_on["drivers"]
+    print(
+        f"psycopg {ran_on['packages']['psycopg']} ({drivers['psycopg_impl']}, libpq {drivers.get('libpq')}), "
+        f"SQLAlchemy {ran_on['packages']['sqlalchemy']} (compiled: {drivers['sqlalchemy_compiled']}), "
+        f"optimized Python build: {ran_on['python']['optimized_build']}",
+        flush=True,
+    )
+    slow = slow_paths(drivers)
+    result["slow_paths"] = slow
+    for reason in slow:
+        print(f"SLOW PATH: {reason}", flush=True)
+    if slow and not args.allow_slow_path:
+        raise SystemExit(
+            "the servers would run the slow path named above, and their figures would not compare with "
+            "others'; fix the installation, or pass --allow-slow-path to measure it anyway"
+        )
     if result["code"]["uncommitted_changes_in"]:
         print(f"measuring uncommitted code in {', '.join(result['code']['uncommitted_changes_in'])}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -1025,6 +1078,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    # A TERM (from ``kill`` or a timeout) unwinds like Ctrl+C, so the servers and services started are
+    # stopped and removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="a small run for development")
@@ -1058,15 +1114,21 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=PG_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", help="results file (default bench/results/booking.json)")
+    parser.add_argument(
+        "--allow-slow-path",
+        action="store_true",
+        help="measure even when psycopg or SQLAlchemy run their pure-Python implementations",
+    )
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds, args.listeners, args.event_bookings = "1,8", 3.0, 20, 5
         args.week_resources, args.days, args.week_requests = 40, 60, 4
     result = run(args)
-    out = ROOT / "bench" / "results" / "booking.json"
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / "booking.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
