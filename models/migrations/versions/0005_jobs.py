@@ -1,7 +1,7 @@
 """job runs
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 12:04:34.092800
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import models.base
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

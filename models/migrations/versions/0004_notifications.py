@@ -1,6 +1,6 @@
 """notifications and their preferences
 
-Revision ID: 0006
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29 12:10:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 import models.base
 
-revision: str = "0006"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
