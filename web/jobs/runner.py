@@ -22,6 +22,7 @@ from matchmaker.jobs import RetryPolicy
 from matchmaker.operations import job_runs
 from models.base import utcnow
 from web.db import take_write_lock
+from web.observability import count_job_run
 from web.realtime import broadcasts
 
 log = logging.getLogger("matchmaker.jobs")
@@ -154,7 +155,7 @@ def perform(
         if run is None:
             log.info("job %s: %s already completed", name, key)
             return "already done"
-        log.info("job %s: %s started (attempt %d)", name, key, attempt)
+        log.debug("job %s: %s started (attempt %d)", name, key, attempt)
         try:
             result = spec.func(context, **kwargs) or {}
             if not context.completed:
@@ -165,8 +166,10 @@ def perform(
             return "already done"
         except Exception as exc:
             log.exception("job %s: %s failed (attempt %d)", name, key, attempt)
+            count_job_run(name, "failed")
             with context.unit_of_work(write=True) as session:
                 job_runs.fail_run(session, key=key, error=f"{type(exc).__name__}: {exc}", now=context.now())
             raise
-        log.info("job %s: %s done: %s", name, key, result)
+        log.debug("job %s: %s done: %s", name, key, result)
+        count_job_run(name, "ok")
         return "done"
