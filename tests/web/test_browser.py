@@ -177,3 +177,42 @@ def test_the_unread_count_rises_live_and_clears_on_the_notifications_page(
     page.click("#mark-all-read")
     expect(page.locator("#unread-count")).to_be_hidden()
     expect(page.locator("#notification-list .unread")).to_have_count(0)
+
+
+def test_my_equipment_shows_an_approval_request_as_it_arrives_and_a_founders_list_follows_the_decision(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
+    host = api_token(live_server.url, "host@test.example")
+    requests.patch(
+        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/availability",
+        json={"requires_approval": True},
+        headers={"Authorization": f"Bearer {host}"},
+        timeout=WAIT,
+    )
+    log_in(page, live_server, "host@test.example")
+    page.goto(f"{live_server.url}/equipment/mine")
+    expect(page.locator("#hosted")).to_have_attribute("data-live-joined", f"organization:{world.host1.id};")
+    page.evaluate("window.__sameDocument = true")
+    founder = api_token(live_server.url, "founder@test.example")
+    start = next_week(3, 10)
+    made = post_booking(
+        live_server.url, founder, world.team1.id, world.equipment1.id, start, start + timedelta(hours=1)
+    )
+    assert made.status_code == 201, made.text
+    row = page.locator(f'#pending-{world.equipment1.id} [data-booking-id="{made.json()["id"]}"]')
+    expect(row).to_contain_text("视觉芯片")  # the team, as the server draws the row
+    expect(row.locator('button[data-action="approve"]')).to_have_text("批准")
+    assert page.evaluate("window.__sameDocument") is True
+
+    founder_page = page.context.browser.new_context(locale="zh-CN").new_page()  # type: ignore[union-attr]
+    log_in(founder_page, live_server, "founder@test.example")
+    founder_page.goto(f"{live_server.url}/bookings")
+    expect(founder_page.locator(".team-bookings").first).to_have_attribute(
+        "data-live-joined", f"user:{world.id('founder')};"
+    )
+    mine = founder_page.locator(f'tr[data-booking-id="{made.json()["id"]}"]')
+    expect(mine).to_have_attribute("data-status", "pending")
+    row.locator('button[data-action="approve"]').click()
+    expect(mine).to_have_attribute("data-status", "confirmed")  # redrawn by the server, no reload
+    expect(mine.locator(".status")).to_contain_text("已确认")
+    founder_page.close()
