@@ -178,3 +178,11 @@ def test_a_write_request_commits_exactly_once(client: Any, world: Any) -> None:
         sa_event.remove(Session, "before_commit", count)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     assert len(commits) == 1
+
+
+def test_every_kind_of_event_has_its_rooms_declared() -> None:
+    def kinds(cls: type[events.Event]) -> set[type[events.Event]]:
+        found = set(cls.__subclasses__())
+        return found.union(*(kinds(sub) for sub in found)) if found else set()
+
+    assert kinds(events.Event) <= set(broadcasts.ROUTES)

@@ -60,8 +60,9 @@ def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
     return [(e.name, e.payload, [rooms.user(e.user_id)])]
 
 
-def _connections_ended(e: events.ConnectionsEnded) -> list[Delivery]:
-    # Not a message: closing connections is done by publish() below.
+def _nothing_to_emit(e: events.Event) -> list[Delivery]:
+    # Told through the notification centre (certificates), or not a message at all (closing a user's
+    # connections is done by publish() below).
     return []
 
 
@@ -73,7 +74,8 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
     events.RecommendationsChanged: _recommendations_changed,
     events.RoundPublished: _round_published,
     events.NotificationCreated: _notification_created,
-    events.ConnectionsEnded: _connections_ended,
+    events.CertificateChanged: _nothing_to_emit,
+    events.ConnectionsEnded: _nothing_to_emit,
 }
 
 
