@@ -129,6 +129,7 @@ class Signals:
         self.shared_pool = np.array(open_to_all, dtype=int)
         self.kinds = np.array([r.kind for r in resources], dtype=object)
         self._rows_for: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._tags_for: tuple[int, np.ndarray] | None = None
 
         tags = sorted({t for e in teams + resources for t in e.tags})
         tag_pos = {t: i for i, t in enumerate(tags)}
@@ -185,6 +186,9 @@ class Signals:
         # Ties between equal scores are broken by overall popularity, then by a fixed random order:
         # never by the ids' string order, which would make "r0001" everybody's first suggestion.
         self.tiebreak = np.random.default_rng(0).permutation(n_res).astype(float)
+        # The same order as one number in [0, 1e-9): added to a score it orders ties in one sort.
+        self.tierank = np.empty(n_res)
+        self.tierank[np.lexsort((self.tiebreak, self.popularity))] = np.arange(n_res) / max(n_res, 1) * 1e-9
         self.neighbours = _item_neighbours(self.use, NEIGHBOURS)
 
         labels: dict[int, list[float]] = defaultdict(list)
@@ -217,8 +221,15 @@ class Signals:
 
     def order(self, positions: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Indices into ``positions``, best score first; ties by popularity, then a fixed random order."""
-        order: np.ndarray = np.lexsort((self.tiebreak[positions], -self.popularity[positions], -scores))
+        order: np.ndarray = np.argsort(-(scores + self.tierank[positions]), kind="stable")
         return order
+
+    def top(self, positions: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+        """Indices of the ``n`` best of ``positions`` (in no particular order), ties as in :meth:`order`."""
+        if n >= len(positions):
+            return np.arange(len(positions))
+        best: np.ndarray = np.argpartition(-(scores + self.tierank[positions]), n)[:n]
+        return best
 
     # Retrieval ----------------------------------------------------------------------------------
 
@@ -247,7 +258,7 @@ class Signals:
         picked = [allowed[np.isin(allowed, self.use.indices[self.use.indptr[t] : self.use.indptr[t + 1]])]]
         for name, share in SOURCES:
             score = by_source[name]
-            top = self.order(allowed, score)[: int(limit * share)]
+            top = self.top(allowed, score, int(limit * share))
             picked.append(allowed[top[score[top] > 0]])
         chosen = np.unique(np.concatenate(picked))
         if len(chosen) < limit:
@@ -281,6 +292,13 @@ class Signals:
             )
         return self._rows_for[1], self._rows_for[2], self._rows_for[3]
 
+    def _tag_row(self, t: int) -> np.ndarray:
+        """Tag fit of team ``t`` with every resource."""
+        if self._tags_for is None or self._tags_for[0] != t:
+            team = _row(self.team_tags, t)
+            self._tags_for = (t, np.asarray(self.res_tags @ team).ravel())
+        return self._tags_for[1]
+
     def _content_row(self, t: int) -> np.ndarray:
         return self._rows(t)[0]
 
@@ -293,9 +311,9 @@ class Signals:
         entity = self.data.teams[team]
         stage = entity.meta.get("stage", "")
         content, walk, neighbours = (row[positions] for row in self._rows(t))
-        tag_fit = np.asarray((self.res_tags[positions] @ self.team_tags.getrow(t).T).todense()).ravel()
-        repeat = np.log1p(self.use.getrow(t).toarray().ravel()[positions])
-        recent_repeat = np.log1p(self.team_recent.getrow(t).toarray().ravel()[positions])
+        tag_fit = self._tag_row(t)[positions]
+        repeat = np.log1p(_row(self.use, t)[positions])
+        recent_repeat = np.log1p(_row(self.team_recent, t)[positions])
         shares = self.kind_share.get(stage, {})
         kind_share = np.array([shares.get(k, 0.0) for k in self.kinds[positions]])
         round_fit = np.full(len(positions), NOT_APPLICABLE)
@@ -328,6 +346,14 @@ class Signals:
                 ticket_fit,
             ]
         )
+
+
+def _row(matrix: sparse.csr_matrix, i: int) -> np.ndarray:
+    """Row ``i`` of a CSR matrix as a dense array (without building a one-row sparse matrix)."""
+    out = np.zeros(matrix.shape[1])
+    start, end = matrix.indptr[i], matrix.indptr[i + 1]
+    np.add.at(out, matrix.indices[start:end], matrix.data[start:end])
+    return out
 
 
 TextIndex = tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix, TfidfVectorizer, np.ndarray]
@@ -845,10 +871,16 @@ class Ranker:
         (never stop words or bare numbers); Chinese character pairs are shown only when they are a
         known capability term, since a pair cut out of a longer word reads as nonsense."""
         s = self.signals
-        both = s.team_text.getrow(s.team_pos[team]).multiply(s.res_text.getrow(position)).tocsr()
+        t = s.team_pos[team]
+        a, b = s.team_text, s.res_text
+        a_idx, a_val = a.indices[a.indptr[t] : a.indptr[t + 1]], a.data[a.indptr[t] : a.indptr[t + 1]]
+        b_idx = b.indices[b.indptr[position] : b.indptr[position + 1]]
+        b_val = b.data[b.indptr[position] : b.indptr[position + 1]]
+        shared, ia, ib = np.intersect1d(a_idx, b_idx, assume_unique=True, return_indices=True)
+        weights = a_val[ia] * b_val[ib]
         names = s.term_names
         words: list[str] = []
-        for i in both.indices[np.argsort(-both.data, kind="stable")]:
+        for i in shared[np.argsort(-weights, kind="stable")]:
             term = str(names[i])
             word = term[2:] if term.startswith("w:") and len(term) > 4 else ""
             if word in STOP_WORDS or _NUMBER.fullmatch(word):
