@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 WSGIApp = Any
+UNQUEUED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class ConcurrencyLimit:
@@ -19,6 +20,10 @@ class ConcurrencyLimit:
         self._slots = threading.BoundedSemaphore(limit)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in UNQUEUED:
+            # A load balancer's health check must not wait behind a queue of bookings and mark a busy
+            # instance down; these answers are cheap.
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
         with self._slots:
             # The body is produced inside the slot too: the platform's responses are small.
             result = self.app(environ, start_response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from matchmaker.errors import InvalidInput, MatchmakerError, RateLimited, field_code
@@ -119,6 +121,28 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return jsonify(error_body(code, message)), status
         return render_template("error.html", code=code, message=message, status=status), status
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: DBAPIError) -> Any:
+        """The database is restarting, unreachable or busy: a passing state, so 503 with Retry-After
+        (clients and load balancers retry), answered without touching the database again."""
+        request_id = g.get("request_id", "-")
+        log.warning("database unavailable (request id %s): %s", request_id, exc.orig or exc)
+        session = g.get("db_session")
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.rollback()
+        en = "The service is briefly unavailable. Please try again in a moment."
+        zh = "服务暂时不可用，请稍后重试。"
+        message = zh if current_locale() == "zh" else en
+        if wants_json():
+            response = jsonify(error_body("service_unavailable", message, {"request_id": request_id}))
+        else:
+            response = Response(f"{message} ({request_id})", mimetype="text/plain")
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -195,3 +195,25 @@ def test_requests_beyond_the_concurrency_limit_wait_their_turn() -> None:
     for t in threads:
         t.join(5)
     assert most == 2
+
+
+def test_health_checks_pass_the_request_queue() -> None:
+    held = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] != "/healthz":
+            held.set()
+            release.wait(5)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    limited = ConcurrencyLimit(app, 1)
+    busy = threading.Thread(target=limited, args=({"PATH_INFO": "/api/v1/bookings"}, lambda *a: None))
+    busy.start()
+    assert held.wait(5)
+    try:  # the one slot is taken, yet the health check answers at once
+        assert list(limited({"PATH_INFO": "/healthz"}, lambda *a: None)) == [b"ok"]
+    finally:
+        release.set()
+        busy.join(5)

@@ -277,3 +277,20 @@ def test_behind_a_trusted_proxy_the_client_address_and_https_come_from_its_heade
     assert "Strict-Transport-Security" in response.headers
     remotes = [e["remote"] for e in _lines(json_log) if e.get("path") == "/healthz"]
     assert remotes == ["127.0.0.1", "203.0.113.9"]  # untrusted headers are ignored without PROXY_HOPS
+
+
+def test_an_unreachable_database_answers_503_with_retry_after_not_500(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path / "instance"))
+    nowhere = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2")
+    app = create_app(app_config(), session_factory=make_session_factory(nowhere))
+    client = app.test_client()
+    answer = client.get("/api/v1/spaces")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json["error"]["code"] == "service_unavailable"
+    page = client.get("/", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 503
+    assert "服务暂时不可用" in page.get_data(as_text=True)
+    nowhere.dispose()

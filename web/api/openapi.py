@@ -78,7 +78,10 @@ def build_document() -> dict[str, Any]:
             "summary": op.summary,
             "tags": [op.tag],
             "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.rule.lower()).strip('_')}",
-            "responses": {"4XX": error_response},
+            "responses": {
+                "4XX": error_response,
+                "503": {**error_response, "description": "The database is unreachable for a moment; retry"},
+            },
         }
         for status, text in op.responses.items():
             if status >= 400:
