@@ -75,3 +75,14 @@ def poll_page(page: Any, expression: str, limit: float = WAIT) -> bool:
             return False
         page.wait_for_timeout(50)
     return True
+
+
+def require_approval(base: str, world: Any) -> None:
+    """The host makes space 1's SEM need their approval for every booking."""
+    answer = requests.patch(
+        f"{base}/api/v1/resources/{world.equipment1.id}/availability",
+        json={"requires_approval": True},
+        headers={"Authorization": f"Bearer {api_token(base, 'host@test.example')}"},
+        timeout=WAIT,
+    )
+    assert answer.status_code == 200, answer.text[:300]

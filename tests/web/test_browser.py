@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
 from tests.web.booking_support import SHANGHAI, iso, next_week, post_booking
-from tests.web.live import WAIT, add_equipment, api_token, poll_page
+from tests.web.live import WAIT, add_equipment, api_token, poll_page, require_approval
 
 pytestmark = pytest.mark.browser
 
@@ -155,13 +155,7 @@ def test_the_unread_count_rises_live_and_clears_on_the_notifications_page(
     expect(badge).to_be_hidden()
     assert poll_page(page, "Boolean(window.matchmakerSocket && window.matchmakerSocket.connected)")
     page.evaluate("window.__sameDocument = true")
-    host = api_token(live_server.url, "host@test.example")
-    requests.patch(
-        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/availability",
-        json={"requires_approval": True},
-        headers={"Authorization": f"Bearer {host}"},
-        timeout=WAIT,
-    )
+    require_approval(live_server.url, world)
     founder = api_token(live_server.url, "founder@test.example")
     start = next_week(2, 10)
     made = post_booking(
@@ -182,13 +176,7 @@ def test_the_unread_count_rises_live_and_clears_on_the_notifications_page(
 def test_my_equipment_shows_an_approval_request_as_it_arrives_and_a_founders_list_follows_the_decision(
     page: Page, live_server: LiveServer, world: World
 ) -> None:
-    host = api_token(live_server.url, "host@test.example")
-    requests.patch(
-        f"{live_server.url}/api/v1/resources/{world.equipment1.id}/availability",
-        json={"requires_approval": True},
-        headers={"Authorization": f"Bearer {host}"},
-        timeout=WAIT,
-    )
+    require_approval(live_server.url, world)
     log_in(page, live_server, "host@test.example")
     page.goto(f"{live_server.url}/equipment/mine")
     expect(page.locator("#hosted")).to_have_attribute("data-live-joined", f"organization:{world.host1.id};")

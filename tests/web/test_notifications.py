@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Notification, NotificationPreference
 from tests.conftest import Client, LiveServer, World, fresh
 from tests.web.booking_support import Api, next_week, post_booking, token_for
-from tests.web.live import WAIT, api_token
+from tests.web.live import api_token, require_approval
 from tests.web.test_realtime import TRANSPORTS, Listener
 
 USERS = ("founder", "member", "other_founder", "host", "manager")
@@ -138,13 +137,7 @@ def listener() -> Iterator[Listener]:
 
 
 def _ask_for_approval(base: str, world: World, start: Any, end: Any) -> int:
-    host = api_token(base, "host@test.example")
-    requests.patch(
-        f"{base}/api/v1/resources/{world.equipment1.id}/availability",
-        json={"requires_approval": True},
-        headers={"Authorization": f"Bearer {host}"},
-        timeout=WAIT,
-    )
+    require_approval(base, world)
     founder = api_token(base, "founder@test.example")
     made = post_booking(base, founder, world.team1.id, world.equipment1.id, start, end)
     assert made.status_code == 201, made.text
