@@ -324,13 +324,32 @@ class RecommendedResource(ResourceSummary):
     reasons: list[ReasonOut]
 
 
+class ScorerChoice(Answer):
+    served: str = Field(description="The scorer that serves this group of teams")
+    validation: dict[str, float] = Field(description="NDCG@10 of each scorer on the validation period")
+    teams: int = Field(description="Teams of this group in the validation period")
+
+
+class RankerOut(Answer):
+    """Which scorer served this answer, and what serves warm and cold teams on which figures."""
+
+    served: str
+    label: str = Field(description="The served scorer's name in the reader's language")
+    selected_on_validation: bool
+    warm: ScorerChoice
+    cold: ScorerChoice
+
+
 class Recommendations(Answer):
     mode: str
+    ranker: RankerOut
     items: list[RecommendedResource]
 
 
 class RecommendedTeam(TeamSummary):
     score: float
+    team_side: float | None = Field(description="How well the resource fits the team")
+    resource_side: float | None = Field(description="How well the team fits the resource's side")
     reasons: list[ReasonOut]
 
 

@@ -16,7 +16,7 @@ from web.api import answers, route, schemas
 from web.db import get_session
 from web.extensions import limiter, login_limit
 from web.recommendations import mode_label, model_folder, reasons_out
-from web.security import current_principal, require_user
+from web.security import current_principal, refresh_principal, require_user
 
 # Users and tokens ---------------------------------------------------------------------------------
 
@@ -386,6 +386,7 @@ def apply(body: schemas.TeamApply) -> Any:
     team = teams.apply_for_admission(
         get_session(), current_principal(), require_user(), space_id=body.space_id, fields=fields
     )
+    refresh_principal()  # the applicant now leads this team: its answer is read as a member's
     return teams.detail(team), 201
 
 

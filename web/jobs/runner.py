@@ -155,7 +155,7 @@ def perform(
         if run is None:
             log.info("job %s: %s already completed", name, key)
             return "already done"
-        log.debug("job %s: %s started (attempt %d)", name, key, attempt)
+        log.info("job %s: %s started (attempt %d)", name, key, attempt)
         try:
             result = spec.func(context, **kwargs) or {}
             if not context.completed:
@@ -170,6 +170,6 @@ def perform(
             with context.unit_of_work(write=True) as session:
                 job_runs.fail_run(session, key=key, error=f"{type(exc).__name__}: {exc}", now=context.now())
             raise
-        log.debug("job %s: %s done: %s", name, key, result)
+        log.info("job %s: %s done: %s", name, key, result)
         count_job_run(name, "ok")
         return "done"
