@@ -452,7 +452,9 @@ class BookedBy(Answer):
     display_name: str
 
 
-class BookingOut(Answer):
+class BookingSlot(Answer):
+    """What anyone who may see a calendar learns of a booking: the slot it holds and its state."""
+
     id: int
     resource_id: int
     unit: int
@@ -461,6 +463,9 @@ class BookingOut(Answer):
     blocked_until: Timestamp
     status: str
     active: bool
+
+
+class BookingOut(BookingSlot):
     team: NamedRef
     resource: BookingResourceRef
     booked_by: BookedBy
@@ -547,15 +552,7 @@ class Interval(Answer):
     ends_at: Timestamp
 
 
-class CalendarEntry(Answer):
-    id: int
-    resource_id: int
-    unit: int
-    starts_at: Timestamp
-    ends_at: Timestamp
-    blocked_until: Timestamp
-    status: str
-    active: bool
+class CalendarEntry(BookingSlot):
     mine: bool
     team: NamedRef | None = Field(default=None, description="Only for the team's members and the hosts")
     series_id: int | None = None
