@@ -186,7 +186,9 @@ def list_rounds(session: Session, principal: Principal, space_id: int) -> list[A
 
 
 def _decide(session: Session, principal: Principal, round_id: int, status: RoundStatus) -> AllocationRound:
-    found = session.get(AllocationRound, round_id)
+    # Locked and read afresh: of a publish and a discard at once, the second waits, then sees the
+    # first's decision and is refused (SQLite writers already queue with BEGIN IMMEDIATE).
+    found = session.get(AllocationRound, round_id, with_for_update=True, populate_existing=True)
     if found is None:
         raise NotFound("allocation round", "分配轮次", round_id)
     _managed_space(session, principal, found.space_id)

@@ -156,3 +156,33 @@ def test_a_round_with_nothing_offered_is_refused_on_the_page(client: Client, wor
     client.post("/logout", data={"csrf_token": client.csrf_token("/")})
     client.login("founder@test.example")
     assert client.get(f"/spaces/{world.space1.id}/allocation-rounds").status_code == 403
+
+
+def test_a_publish_and_a_discard_at_once_leave_exactly_one_decision(
+    live_server: LiveServer, world: World, db: Session
+) -> None:
+    from models import AllocationRound
+    from tests.conftest import fresh
+    from tests.web.test_booking_change_race import Call, at_once
+
+    token = api_token(live_server.url, "manager@test.example")
+    for _ in range(8):
+        made = requests.post(
+            f"{live_server.url}/api/v1/spaces/{world.space1.id}/allocation-rounds",
+            json=round_body(world),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=WAIT,
+        )
+        assert made.status_code == 201, made.text
+        round_id = made.json()["id"]
+        publish, discard = at_once(
+            live_server.url,
+            [
+                Call("POST", f"/allocation-rounds/{round_id}/publish", token),
+                Call("POST", f"/allocation-rounds/{round_id}/discard", token),
+            ],
+        )
+        assert sorted([publish.status_code, discard.status_code]) == [200, 409], (publish.text, discard.text)
+        winner = publish if publish.status_code == 200 else discard
+        fresh(db)
+        assert db.get(AllocationRound, round_id).status.value == winner.json()["status"]  # type: ignore[union-attr]
