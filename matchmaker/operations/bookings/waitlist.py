@@ -77,7 +77,7 @@ def _claim(session: Session, entry: WaitlistEntry, was: WaitlistStatus, becomes:
     """Move the entry from ``was`` to ``becomes`` only if it is still ``was`` in the database: of a
     team leaving and freed time being offered to it at the same moment, exactly one happens."""
     check_waitlist_move(was, becomes)
-    moved = session.execute(
+    moved = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result has a rowcount
         update(WaitlistEntry)
         .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == was)
         .values(status=becomes)
@@ -88,6 +88,11 @@ def _claim(session: Session, entry: WaitlistEntry, was: WaitlistStatus, becomes:
     return bool(moved)
 
 
+def _reread(session: Session, entry: WaitlistEntry) -> WaitlistStatus:
+    session.refresh(entry)
+    return entry.status
+
+
 def leave_waitlist(session: Session, principal: Principal, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or entry.team_id not in principal.teams:
@@ -96,16 +101,16 @@ def leave_waitlist(session: Session, principal: Principal, entry_id: int) -> Wai
         return entry  # leaving twice is leaving once
     if _claim(session, entry, WaitlistStatus.WAITING, WaitlistStatus.CANCELLED):
         return entry
-    session.refresh(entry)  # it changed meanwhile: say how
-    if entry.status is WaitlistStatus.CANCELLED:
+    now_status = _reread(session, entry)  # it changed meanwhile: say how
+    if now_status is WaitlistStatus.CANCELLED:
         return entry
-    if entry.status is WaitlistStatus.OFFERED:
+    if now_status is WaitlistStatus.OFFERED:
         raise Conflict(
             "The slot you waited for was just offered to your team: accept the offer or let it lapse.",
             "您候补的时段刚刚已提供给您的团队：请接受，或任其过期。",
-            details={"status": entry.status.value, "offer_booking_id": entry.offer_booking_id},
+            details={"status": now_status.value, "offer_booking_id": entry.offer_booking_id},
         )
-    check_waitlist_move(entry.status, WaitlistStatus.CANCELLED)
+    check_waitlist_move(now_status, WaitlistStatus.CANCELLED)
     return entry  # pragma: no cover  (every other state refuses above)
 
 
