@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from matchmaker import rule_checks
 from matchmaker.slots import Opening
 from models import Allowance, Availability, Blackout, Certification
+from seeds import builders
 from tests.conftest import PASSWORD, Client, World, fresh
 
 WEEKDAY_HOURS = {f"open.{d}.0.start": "09:00" for d in range(5)} | {
@@ -256,3 +257,29 @@ def test_anonymous_bookings_go_to_the_login_and_back(client: Client, world: Worl
 def test_switching_language_keeps_the_query(client: Client, world: World) -> None:
     page = client.get("/catalogue?q=SEM&kind=equipment&lang=zh").get_data(as_text=True)
     assert 'href="?q=SEM&amp;kind=equipment&amp;lang=en"' in page
+
+
+def test_my_equipment_lists_quiet_resources_in_a_filtered_paged_table(
+    client: Client, world: World, db: Session
+) -> None:
+    for n in range(25):
+        builders.get_or_create_resource(
+            db,
+            world.space1,
+            world.host1,
+            f"scope-{n}",
+            name_zh=f"示波器{n}",
+            name_en=f"Oscilloscope {n}",
+            kind="equipment",
+        )
+    db.commit()
+    client.login("host@test.example")
+    page = client.get("/equipment/mine?lang=en").get_data(as_text=True)
+    assert 'class="hosted-resource"' not in page  # nothing booked: no section per resource
+    assert page.count("Oscilloscope ") == 19  # the first page of 20 quiet resources (the SEM is one)
+    filtered = client.get("/equipment/mine?lang=en&q=oscilloscope 2").get_data(as_text=True)
+    assert (
+        "Oscilloscope 2<" in filtered and "Oscilloscope 20" in filtered and "Oscilloscope 3<" not in filtered
+    )
+    second = client.get("/equipment/mine?lang=en&page=2").get_data(as_text=True)
+    assert second.count("Oscilloscope ") == 6
