@@ -60,6 +60,10 @@ def items_for(session: Session, principal: Principal, now: datetime) -> dict[str
     return {key: items[:LIMIT] for key, items in grouped.items() if items}
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _clock(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
@@ -103,7 +107,7 @@ def applications_to_review(session: Session, principal: Principal, now: datetime
     if not principal.is_admin:
         query = query.where(Team.space_id.in_(managed))
     return [
-        HomeItem("admissions", loc(t, "name"), loc(t, "needs")[:120], url_for("teams.review", team_id=t.id))
+        HomeItem("admissions", loc(t, "name"), _short(loc(t, "needs")), url_for("teams.review", team_id=t.id))
         for t in session.scalars(query)
     ]
 
