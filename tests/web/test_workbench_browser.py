@@ -153,6 +153,7 @@ def test_a_manager_sets_an_allowance_and_admits_a_team_criterion_by_criterion(
     page.goto(f"{live_server.url}/home")
     page.locator(f'[data-section="admissions"] a[href="/teams/{world.pending1.id}/review"]').click()
     criteria = page.locator("#review-form [data-criterion]")
+    expect(criteria.first).to_be_visible()  # the review page has loaded
     count = criteria.count()
     assert count >= 2  # one checkbox per criterion, not the whole policy in one
     for n in range(count - 1):
