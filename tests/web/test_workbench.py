@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from matchmaker.slots import Opening
 from models import Allowance, Availability, Blackout, Certification
 from seeds import builders
 from tests.conftest import PASSWORD, Client, World, fresh
+from web.home import providers
 
 WEEKDAY_HOURS = {f"open.{d}.0.start": "09:00" for d in range(5)} | {
     f"open.{d}.0.end": "18:00" for d in range(5)
@@ -285,3 +287,27 @@ def test_my_equipment_lists_quiet_resources_in_a_filtered_paged_table(
     filtered = _quiet_names(client.get("/equipment/mine?lang=en&q=oscilloscope 2").get_data(as_text=True))
     assert sorted(filtered) == sorted(["Oscilloscope 2", *(f"Oscilloscope {n}" for n in range(20, 25))])
     assert len(_quiet_names(client.get("/equipment/mine?lang=en&page=2").get_data(as_text=True))) == 6
+
+
+def test_the_manage_group_is_named_in_chinese(client: Client, world: World) -> None:
+    client.login("manager@test.example")
+    assert "管理 · 集成电路" in client.get("/home?lang=zh").get_data(as_text=True)
+
+
+def test_a_feature_adds_its_home_items_by_registering_a_provider(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def mentor_requests(session: Any, principal: Any, now: Any) -> list[providers.HomeItem]:
+        if principal.user_id != world.id("mentor"):
+            return []
+        return [providers.HomeItem("mentor_requests", "Wafer-level test advice", "Team One", "/home")]
+
+    monkeypatch.setattr(providers, "PROVIDERS", [*providers.PROVIDERS, mentor_requests])
+    monkeypatch.setitem(providers.SECTIONS, "mentor_requests", "Requests for you")
+    client.login("mentor@test.example")
+    page = client.get("/home?lang=en").get_data(as_text=True)
+    assert 'data-section="mentor_requests"' in page
+    assert "Requests for you" in page and "Wafer-level test advice" in page
+    client.post("/logout", data={"csrf_token": client.csrf_token("/home")})
+    client.login("founder@test.example")
+    assert "Wafer-level test advice" not in client.get("/home?lang=en").get_data(as_text=True)

@@ -57,7 +57,7 @@ def menu_for(session: Session, principal: Principal, spaces: list[Space]) -> lis
         if principal.is_manager_of(space.id):
             groups.append(
                 MenuGroup(
-                    f"{_l('Manage')} · {loc(space, 'niche')}",
+                    _l("Manage · %(niche)s", niche=loc(space, "niche")),
                     [
                         (str(_l("Workbench")), url_for("workbench.space", space_id=space.id)),
                         (str(_l("Review")), url_for("teams.review_list", space_id=space.id)),
