@@ -311,3 +311,12 @@ def test_a_feature_adds_its_home_items_by_registering_a_provider(
     client.post("/logout", data={"csrf_token": client.csrf_token("/home")})
     client.login("founder@test.example")
     assert "Wafer-level test advice" not in client.get("/home?lang=en").get_data(as_text=True)
+
+
+def test_a_search_of_2000_characters_is_told_beside_the_box_and_kept(client: Client, world: World) -> None:
+    typed = "扫描" * 1000
+    answer = client.get(f"/catalogue?lang=en&q={typed}")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'data-field="q"' in page
+    assert f'value="{typed}"' in page
