@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.conftest import CHROMIUM, PASSWORD, LiveServer, World
 
@@ -199,21 +200,25 @@ HOME_SAYS = {
 }
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("who", ["anonymous", "founder", "host", "manager", "mentor"])
 def test_main_pages_fit_a_phone_and_axe_finds_nothing_serious(
-    browser: Any, live_server: LiveServer, world: World, who: str, lang: str
+    browser: Any, live_server: LiveServer, world: World, engine: Engine, who: str
 ) -> None:
-    page = open_page(browser, lang, phone=True)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the pages are drawn alike on both databases; the walks above run on both")
+    page = open_page(browser, "zh", phone=True)
     if who != "anonymous":
-        log_in(page, live_server, f"{who}@test.example", lang)
+        log_in(page, live_server, f"{who}@test.example", "zh")
         assert page.url.endswith("/home")  # each role lands on its home
-        expect(page.locator("header")).to_contain_text(HOME_SAYS[who][0 if lang == "zh" else 1])
     problems: dict[str, Any] = {}
-    for path in main_pages(world)[who]:
-        page.goto(f"{live_server.url}{path}")
-        found = serious_violations(page)
-        if found or not fits_the_width(page):
-            problems[path] = {"axe": found, "too_wide": page.evaluate(TOO_WIDE)}
+    for lang in ("zh", "en"):
+        for n, path in enumerate(main_pages(world)[who]):
+            joiner = "&" if "?" in path else "?"
+            page.goto(f"{live_server.url}{path}{joiner}lang={lang}")
+            if n == 0 and who != "anonymous":
+                expect(page.locator("header")).to_contain_text(HOME_SAYS[who][0 if lang == "zh" else 1])
+            found = serious_violations(page)
+            if found or not fits_the_width(page):
+                problems[f"{lang} {path}"] = {"axe": found, "too_wide": page.evaluate(TOO_WIDE)}
     assert problems == {}
     page.context.close()
