@@ -105,6 +105,17 @@ def load_demo(
     return logins
 
 
+def entry_criteria(policy_zh: str, policy_en: str) -> list[dict[str, str]]:
+    """A space's entry policy as one criterion per clause (one clause a line in both languages), so a
+    manager ticks each; a policy whose languages do not split alike stays one criterion."""
+    zh = [line.strip() for line in policy_zh.splitlines() if line.strip()]
+    en = [line.strip() for line in policy_en.splitlines() if line.strip()]
+    if len(zh) < 2 or len(zh) != len(en):
+        return [*builders.DEFAULT_ENTRY_CRITERIA, {"key": "space_rules", "zh": policy_zh, "en": policy_en}]
+    pairs = enumerate(zip(zh, en, strict=True), 1)
+    return [{"key": f"space_rule_{n}", "zh": z, "en": e} for n, (z, e) in pairs]
+
+
 def _load_space(
     session: Session, data: SpaceData, shared_hash: str, logins: DemoLogins, history_end: date
 ) -> Space:
@@ -120,14 +131,7 @@ def _load_space(
         description_zh=data.description_zh,
         description_en=data.description_en,
         **{k: v for k, v in profile.items() if k not in ("entry_criteria_zh", "entry_criteria_en")},
-        entry_criteria=[
-            *builders.DEFAULT_ENTRY_CRITERIA,
-            {
-                "key": "space_rules",
-                "zh": data.profile.entry_criteria_zh,
-                "en": data.profile.entry_criteria_en,
-            },
-        ],
+        entry_criteria=entry_criteria(data.profile.entry_criteria_zh, data.profile.entry_criteria_en),
     )
     orgs = {
         o.key: builders.get_or_create_organization(

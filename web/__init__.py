@@ -87,9 +87,11 @@ def create_app(
     from web.auth.views import bp as auth_bp
     from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
+    from web.home.views import bp as home_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
+    from web.workbench.views import bp as workbench_bp
 
     for blueprint in (
         spaces_bp,
@@ -99,6 +101,8 @@ def create_app(
         bookings_bp,
         allocations_bp,
         notifications_bp,
+        home_bp,
+        workbench_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -61,13 +61,17 @@ def from_validation_error(exc: ValidationError) -> InvalidInput:
     )
 
 
-def respond(exc: MatchmakerError) -> tuple[Response | str, int]:
+def respond(exc: MatchmakerError) -> tuple[Any, int]:
     message = exc.message(current_locale())
     if wants_json():
         response = jsonify(error_body(exc.code, message, exc.details))
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
         return response, exc.status
+    if exc.status == 401 and request.method == "GET":
+        # A page that needs a login sends a person to the login form, and back here afterwards.
+        back = request.full_path if request.query_string else request.path
+        return redirect(url_for("auth.login", next=back)), 302
     return render_template("error.html", code=exc.code, message=message, status=exc.status), exc.status
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, request, session
 from flask_babel import get_locale
@@ -37,6 +38,13 @@ def loc(obj: Any, field: str) -> str:
     return str(first or second or "")
 
 
+def url_in(language: str) -> str:
+    """This page's address in another language, keeping its query (a search, a filter, a page)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [language]
+    return "?" + urlencode(args, doseq=True)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
-    app.jinja_env.globals.update(loc=loc, current_locale=current_locale, LOCALES=LOCALES)
+    app.jinja_env.globals.update(loc=loc, current_locale=current_locale, LOCALES=LOCALES, url_in=url_in)

@@ -112,9 +112,42 @@ FIELD_ERRORS: dict[str, Any] = {
     "range_6_60": _l("Between 6 and 60 months."),
     "invalid_id": _l("Not a valid id."),
     "missing": _l("Missing."),
+    "overlap": _l("Overlaps another period."),
+    "misaligned": _l("Does not fit whole slots."),
+    "beyond_horizon": _l("Reaches past the booking horizon."),
+    "reversed_range": _l("Ends before it starts."),
+    "before_granted": _l("Before the day it is granted."),
+    "in_the_past": _l("In the past."),
 }
 
+CHARGES: dict[str, Any] = {
+    "usage": _l("Usage"),
+    "refund": _l("Refund"),
+    "late_cancel_fee": _l("Late cancellation fee"),
+}
+
+WAITLIST: dict[str, Any] = {
+    "waiting": _l("Waiting"),
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "lapsed": _l("Lapsed"),
+    "cancelled": _l("Cancelled"),
+}
+
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+
 ALL = {
+    "weekdays": WEEKDAYS,
+    "charges": CHARGES,
+    "waitlist": WAITLIST,
     "kinds": KINDS,
     "categories": CATEGORIES,
     "stages": STAGES,

@@ -17,6 +17,7 @@ from matchmaker.operations import spaces as space_ops
 from web import labels
 from web.api.schemas import NULLABLE
 from web.db import get_session
+from web.home import navigation
 from web.i18n import current_locale
 from web.security import current_db_user, current_principal
 
@@ -88,9 +89,12 @@ def init_app(app: Flask) -> None:
         unread = latest = 0
         if me is not None:
             unread, latest = notification_ops.badge(get_session(), me.id)
+        spaces = space_ops.list_spaces(get_session())
+        principal = current_principal()
         return {
-            "nav_spaces": space_ops.list_spaces(get_session()),
-            "principal": current_principal(),
+            "nav_spaces": spaces,
+            "menu": navigation.menu_for(get_session(), principal, spaces),
+            "principal": principal,
             "me": me,
             "unread_notifications": unread,
             "latest_notification_id": latest,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, String, bindparam, literal, null, select, type_coerce, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from matchmaker import events, slots
+from matchmaker import events, rule_checks, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
 from matchmaker.operations.catalogue import get_resource, visible_resource
 from matchmaker.operations.catalogue import ref as resource_ref
@@ -155,9 +155,22 @@ def set_availability(
                 "预约时长须为时间格的整数倍。",
                 details={"fields": {name: "misaligned"}},
             )
+    _check_together(current)
     session.flush()
     record_calendar(session, resource, "availability_changed", availability_out(current))
     return current
+
+
+def _check_together(current: Availability) -> None:
+    """Settings that are each fine alone but not together (see ``matchmaker.rule_checks``)."""
+    openings = [slots.Opening.parse(o) for o in current.weekly_hours]
+    problem = (
+        rule_checks.opening_problem(openings)
+        or rule_checks.slot_problem(openings, current.slot_minutes)
+        or rule_checks.lead_problem(current.lead_minutes, current.horizon_days)
+    )
+    if problem is not None:
+        raise InvalidInput(problem.en, problem.zh, details={"fields": {problem.field: problem.code}})
 
 
 def not_bookable(resource: Resource) -> Exception:

@@ -75,7 +75,7 @@ def test_the_login_redirect_stays_on_this_site(client: Client, world: World) -> 
             "csrf_token": token,
         },
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/home"  # the person's own home, never another site
 
 
 def test_logout_kills_every_copy_of_the_session_cookie(app: Flask, client: Client, world: World) -> None:

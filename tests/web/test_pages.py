@@ -131,10 +131,11 @@ def test_founders_cannot_open_the_add_resource_form(client: Client, world: World
     assert client.get(f"/spaces/{world.space1.id}/resources/new").status_code == 403
 
 
-def test_pages_that_need_a_login_say_so(client: Client, world: World) -> None:
+def test_a_page_that_needs_a_login_sends_a_person_to_log_in(client: Client, world: World) -> None:
     response = client.get(f"/teams/{world.team1.id}?lang=en")
-    assert response.status_code == 401
-    assert "Please log in first" in response.get_data(as_text=True)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    assert f"/teams/{world.team1.id}" in response.headers["Location"]
 
 
 def test_the_manager_sees_the_filing_figures(client: Client, world: World) -> None:

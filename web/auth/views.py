@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
     """Only same-site paths: a login link must not bounce the user to another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("spaces.index")
+    return url_for("home.index")  # each person lands on what needs them now
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -157,9 +157,32 @@ def hosted() -> Any:
     org_ids = sorted({o for _, o in principal.organizations})
     orgs = list(session.scalars(select(Organization).where(Organization.id.in_(org_ids)))) if org_ids else []
     managed = sorted(s for s, r in principal.roles if r == "manager")
+    # Resources with something on them get a section; the quiet ones a filterable, paged table.
+    busy = [i for i in items if i["pending"] or i["upcoming"]]
+    wanted = request.args.get("q", "").strip().casefold()[:100]
+    quiet = [
+        i
+        for i in items
+        if not (i["pending"] or i["upcoming"])
+        and (not wanted or wanted in f"{i['resource']['name_zh']} {i['resource']['name_en']}".casefold())
+    ]
+    pages = max(1, -(-len(quiet) // QUIET_PER_PAGE))
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, pages))
     return render_template(
-        "bookings/hosted.html", items=items, orgs=orgs, managed=managed, names=_status_names()
+        "bookings/hosted.html",
+        items=busy,
+        quiet=quiet[(page - 1) * QUIET_PER_PAGE : page * QUIET_PER_PAGE],
+        quiet_total=len(quiet),
+        q=wanted,
+        page=page,
+        pages=pages,
+        orgs=orgs,
+        managed=managed,
+        names=_status_names(),
     )
+
+
+QUIET_PER_PAGE = 20
 
 
 def _status_names() -> dict[str, str]:

@@ -17,6 +17,8 @@
     var target = view === "hosted"
       ? document.getElementById((b.status === "pending" ? "pending-" : "upcoming-") + b.resource.id)
       : document.getElementById("bookings-" + b.team.id);
+    // A resource that had nothing on it is listed only in the table of quiet ones: news of it goes above.
+    if (!target && view === "hosted") { target = document.getElementById("hosted-other"); }
     if (!target || (view === "mine" && !b.active)) { return; }
     var empty = target.querySelector(".empty");
     if (empty) { empty.remove(); }
