@@ -35,6 +35,7 @@ from matchmaker.operations.bookings import (
     candidate_resources,
     payloads,
     price_for,
+    similar_resources,
     team_for_booking,
 )
 from matchmaker.operations.catalogue import ref as resource_ref
@@ -328,12 +329,7 @@ def find_slots(
     team = team_for_booking(session, principal, team_id, lock=False)
     if resource_id is not None:
         wanted = bookable_resource(session, principal, resource_id)
-        tag_ids = {t.id for t in wanted.tags}
-        candidates = (
-            [wanted, *candidate_resources(session, team, tag_ids, exclude=wanted.id)]
-            if tag_ids and substitutes
-            else [wanted]
-        )
+        candidates = [wanted, *similar_resources(session, team, wanted)] if substitutes else [wanted]
     elif tag is not None:
         found = session.scalar(select(Tag).where(Tag.slug == tag))
         if found is None:

@@ -207,7 +207,10 @@ def bill(
     session: Session, booking: Booking, team: Team, priced: tuple[pricing.Quote, str] | None = None
 ) -> None:
     """Write the booking's usage line, at the price ``priced`` already set on it in this transaction, or
-    priced now."""
+    priced now. A booking not billed in its status (a request waiting for the host, an offer) is
+    not charged yet: it is when it is approved or accepted."""
+    if booking.status.value not in lifecycles.BOOKING_BILLED:
+        return
     if priced is None:
         priced = price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
         booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes
