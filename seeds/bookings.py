@@ -34,6 +34,7 @@ from models import (
     BookingStatus,
     Certification,
     Charge,
+    ChargeKind,
     Interaction,
     InteractionKind,
     Membership,
@@ -71,6 +72,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "approval_hold_hours": 48,
     "free_cancel_hours": 24,
     "late_cancel_fee_percent": 50,
+    "no_show_fee_percent": 100,
     "checkin_grace_minutes": 15,
     "open_to_other_spaces": False,
 }
@@ -326,10 +328,27 @@ class _Generator:
         self._add(booking, usage, at)
         return usage
 
-    def refund(self, booking: Booking, usage: dict[str, Any], month: str, at: datetime) -> None:
-        """A no-show gets its charge back, as the sweep that releases it gives it."""
+    def refund(
+        self, booking: Booking, usage: dict[str, Any], month: str, at: datetime, *, fee_percent: int
+    ) -> None:
+        """A no-show gets its charge back less the no-show fee, as the sweep that releases it does."""
         self._count(booking, month, -usage["free_minutes"], -usage["minutes"])
-        self._add(booking, ledger.refund_line(usage, note=f"{NOTE} · not checked in"), at)
+        note = f"{NOTE} · not checked in"
+        self._add(booking, ledger.refund_line(usage, note=note), at)
+        fee = pricing.late_cancel_fee(booking.amount_cny, fee_percent)
+        if fee > 0:
+            kind = self.calendars[booking.resource_id].resource.kind.value
+            line = ledger.line(
+                booking.team_id,
+                kind,
+                ChargeKind.LATE_CANCEL_FEE,
+                month,
+                amount=fee,
+                minutes=0,
+                free=0,
+                note=note,
+            )
+            self._add(booking, line, at)
 
     def _count(self, booking: Booking, month: str, free: int, minutes: int) -> None:
         kind = self.calendars[booking.resource_id].resource.kind.value
@@ -387,7 +406,7 @@ class _Generator:
         quote, month = priced
         usage = self.bill(booking, quote, month, made_at)
         if no_show:
-            self.refund(booking, usage, month, grace)
+            self.refund(booking, usage, month, grace, fee_percent=availability.no_show_fee_percent)
         return booking
 
     def upcoming(self, team: Team, now: datetime, until: datetime) -> Booking | None:
@@ -422,7 +441,11 @@ class _Generator:
             else:
                 booking.status = BookingStatus.PENDING
                 booking.hold_expires_at = min(now + timedelta(hours=availability.approval_hold_hours), start)
-        self.bill(booking, *priced, None)
+        if booking.status is BookingStatus.PENDING:
+            # A request waiting for the host is quoted but not charged until approved.
+            booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes
+        else:
+            self.bill(booking, *priced, None)
         return booking
 
     def _booking(
