@@ -111,6 +111,24 @@ def calendar(
     }
 
 
+# How far ahead a calendar looks for the first time that can be booked, when it is opened without a date.
+FIRST_BOOKABLE_WITHIN = timedelta(days=120)
+
+
+def first_bookable(
+    session: Session, principal: Principal, resource_id: int, now: datetime | None = None
+) -> datetime | None:
+    """The start of the first slot, from now on, where the resource's shortest booking could be made
+    (opening hours, lead time and horizon, blackouts and what is taken considered), or None when
+    nothing is bookable within its horizon: where its calendar opens."""
+    now = now or utcnow()
+    resource = bookable_resource(session, principal, resource_id)
+    rules = rules_of(resource, availability_of(session, resource))
+    until = now + min(timedelta(days=rules.horizon_days), FIRST_BOOKABLE_WITHIN)
+    occ = occupancy(session, resource, rules, now, until)
+    return next(occ.free_starts(now, until, timedelta(minutes=rules.min_minutes), now), None)
+
+
 def _calendar_entry(b: Booking, detailed: bool) -> dict[str, Any]:
     public, private = payloads(b)
     if detailed:
