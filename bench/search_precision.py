@@ -6,7 +6,9 @@ average, in two readings:
 
 - ``P@5``: relevant results among the first five, divided by five (a query with one relevant resource
   scores at most 0.2);
-- ``P@5 (attainable)``: the same count divided by the most it could be, ``min(5, relevant)``.
+- ``P@5 (attainable)``: the same count divided by the most it could be, ``min(5, relevant)``;
+- ``shown``: the same count divided by how many results the search showed among its first five (of
+  what a person is shown first, the share that is relevant; a search showing nothing scores 0).
 
 Writes bench/results/search_precision.json.
 
@@ -65,15 +67,16 @@ def main() -> None:
                         "relevant": len(item["relevant"]),
                         "p_at_5": hits / K,
                         "p_at_5_attainable": hits / min(K, len(item["relevant"])),
+                        "shown": hits / len(top) if top else 0.0,
                         "top": top,
                     }
                 )
         engine.dispose()
-    print(f"{'query':<24} {'hits':>4} {'rel':>4}  P@5   P@5*")
+    print(f"{'query':<24} {'hits':>4} {'rel':>4}  P@5   P@5*  shown")
     for row in rows:
         print(
             f"{row['q']:<24} {row['hits']:>4} {row['relevant']:>4}  {row['p_at_5']:.2f}  "
-            f"{row['p_at_5_attainable']:.2f}"
+            f"{row['p_at_5_attainable']:.2f}  {row['shown']:.2f}"
         )
         if args.show:
             print("    " + ", ".join(row["top"]))
@@ -83,12 +86,19 @@ def main() -> None:
             "p_at_5_attainable": round(
                 statistics.mean(r["p_at_5_attainable"] for r in rows if lang in ("all", r["lang"])), 3
             ),
+            "shown": round(statistics.mean(r["shown"] for r in rows if lang in ("all", r["lang"])), 3),
+            "irrelevant_in_first_five": sum(
+                len(r["top"]) - r["hits"] for r in rows if lang in ("all", r["lang"])
+            ),
         }
         for lang in ("all", "en", "zh")
     }
     for lang, figures in summary.items():
-        p5, attainable = figures["p_at_5"], figures["p_at_5_attainable"]
-        print(f"mean {lang:>3}: P@5 {p5:.3f}  P@5 (attainable) {attainable:.3f}")
+        p5, attainable, shown = figures["p_at_5"], figures["p_at_5_attainable"], figures["shown"]
+        print(
+            f"mean {lang:>3}: P@5 {p5:.3f}  P@5 (attainable) {attainable:.3f}  shown {shown:.3f}  "
+            f"irrelevant results in the first five: {figures['irrelevant_in_first_five']}"
+        )
     out = ROOT / "bench" / "results" / "search_precision.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "queries": rows}, ensure_ascii=False, indent=1))
