@@ -11,7 +11,7 @@ class Audience(IntEnum):
     """Widening circles around one space; each sees what the circles outside it see."""
 
     PUBLIC = 0  # anyone, logged in or not, including people of other spaces
-    RESIDENT = 1  # founders and members of a team in the space
+    RESIDENT = 1  # members of a team admitted to the space and in residence there
     HOST_STAFF = 2  # the host's staff, mentors and investors of the space
     MANAGER = 3  # the space's managers and platform administrators
     SELF = 4  # only the person the record is about (or, for a team, its own members)
@@ -57,7 +57,7 @@ def audience_in(principal: Principal, space_id: int) -> Audience:
         return Audience.MANAGER
     if principal.is_staff_in(space_id):
         return Audience.HOST_STAFF
-    if principal.is_founder_in(space_id):
+    if principal.is_resident_in(space_id):
         return Audience.RESIDENT
     return Audience.PUBLIC
 

@@ -23,6 +23,8 @@ class Principal:
     organizations: frozenset[tuple[int, int]] = field(default_factory=frozenset)
     # Teams the user belongs to: team_id -> (space_id, team role).
     teams: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Spaces where one of those teams is admitted and in residence (an applicant is not yet a resident).
+    residencies: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def is_authenticated(self) -> bool:
@@ -37,8 +39,8 @@ class Principal:
     def is_staff_in(self, space_id: int) -> bool:
         return any((space_id, r) in self.roles for r in STAFF_ROLES)
 
-    def is_founder_in(self, space_id: int) -> bool:
-        return any(s == space_id for s, _ in self.teams.values())
+    def is_resident_in(self, space_id: int) -> bool:
+        return space_id in self.residencies
 
     def spaces(self) -> frozenset[int]:
         return frozenset(s for s, _ in self.roles) | frozenset(s for s, _ in self.teams.values())

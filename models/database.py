@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -36,6 +38,37 @@ def slow_driver_paths() -> list[str]:
     return found
 
 
+# A pooled connection that sat unused this long is checked before it is handed out.
+PING_AFTER_IDLE_S = 1.0
+
+
+def ping_after_idle(engine: Engine, idle_s: float) -> None:
+    """Check a pooled connection with a round trip only when it sat idle for ``idle_s`` or more.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, a round trip per request. Under load a
+    connection goes straight back out, and a server restart shows on it as an error that invalidates
+    the pool (the request answers 503 and the next gets a fresh connection); a connection that waited
+    through a quiet spell, or a restart, is the one that may have been cut off unseen, so that one is
+    pinged. A failed ping discards it and the pool hands out another (SQLAlchemy's checkout protocol).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return  # new, or back in use at once
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"an idle pooled connection was cut off: {exc}") from exc
+        if not alive:  # pragma: no cover  (drivers raise rather than answer False)
+            raise DisconnectionError("an idle pooled connection was cut off")
+
+
 def sqlite_url(instance_path: Path) -> str:
     return f"sqlite:///{instance_path / 'matchmaker.sqlite3'}"
 
@@ -49,14 +82,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
+        idle_s = kwargs.pop("ping_after_idle_s", PING_AFTER_IDLE_S)
         # The threaded server runs a request per thread: a pool big enough for a busy process keeps
         # requests from queueing for connections or opening and closing overflow ones.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
         for reason in slow_driver_paths():
             logger.warning("slow database path: %s", reason)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            ping_after_idle(engine, idle_s)
+        return engine
 
     memory = parsed.database in (None, "", ":memory:")
     if memory:

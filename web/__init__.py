@@ -61,6 +61,15 @@ def create_app(
         "manage_session": True,
         "ping_interval": app.config.get("SOCKETIO_PING_INTERVAL", 25),
     }
+    queue_url = socket_options["message_queue"]
+    if queue_url and str(queue_url).startswith(("redis://", "rediss://")):
+        from web.realtime.queue import ResyncingRedisManager
+
+        # The same Redis queue Flask-SocketIO would build, plus a resync after a gap (see queue.py).
+        socket_options["client_manager"] = ResyncingRedisManager(
+            str(queue_url), channel=socket_options.pop("channel")
+        )
+        del socket_options["message_queue"]
     limit = int(app.config.get("MAX_CONCURRENT_REQUESTS", 0))
     if limit > 0:  # wrapped before Socket.IO wraps it, so Socket.IO requests pass outside the limit
         from web.concurrency import ConcurrencyLimit

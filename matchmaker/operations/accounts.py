@@ -9,14 +9,25 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CompoundSelect, String, bindparam, literal, select, type_coerce, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    bindparam,
+    case,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from matchmaker import events, passwords
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from matchmaker.lifecycles import ACTIVE_STAGES
 from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
-from models import ApiToken, Membership, Organization, Role, Space, Team, TeamMember, User
+from models import AdmissionStatus, ApiToken, Membership, Organization, Role, Space, Team, TeamMember, User
 from models.audit import AuditEntry
 from models.base import utcnow
 
@@ -105,7 +116,18 @@ _ROLES_AND_TEAMS: CompoundSelect[Any] = union_all(
         type_coerce(Membership.role, _ROLE_TEXT),
         Membership.organization_id,
     ).where(Membership.user_id == bindparam("user_id")),
-    select(literal("team"), Team.space_id, type_coerce(TeamMember.role, _ROLE_TEXT), TeamMember.team_id)
+    select(
+        case(
+            (
+                (Team.admission_status == AdmissionStatus.ADMITTED) & Team.stage.in_(ACTIVE_STAGES),
+                literal("resident"),
+            ),
+            else_=literal("team"),
+        ),
+        Team.space_id,
+        type_coerce(TeamMember.role, _ROLE_TEXT),
+        TeamMember.team_id,
+    )
     .join(Team, Team.id == TeamMember.team_id)
     .where(TeamMember.user_id == bindparam("user_id")),
 )
@@ -124,9 +146,12 @@ def principal_for(session: Session, user: User | None) -> Principal:
     roles = set()
     orgs = set()
     teams = {}
+    residencies = set()
     for kind, space_id, role, other_id in rows:
-        if kind == "team":
+        if kind in ("team", "resident"):
             teams[other_id] = (space_id, role)
+            if kind == "resident":
+                residencies.add(space_id)
             continue
         roles.add((space_id, role))
         if role == Role.HOST_STAFF.value and other_id is not None:
@@ -137,6 +162,7 @@ def principal_for(session: Session, user: User | None) -> Principal:
         roles=frozenset(roles),
         organizations=frozenset(orgs),
         teams=teams,
+        residencies=frozenset(residencies),
     )
 
 

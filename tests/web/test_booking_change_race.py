@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.operations import accounts, booking_rules
-from models import Booking, BookingStatus, Charge, ChargeKind
+from models import Booking, BookingStatus, Charge, ChargeKind, WaitlistEntry, WaitlistStatus
 from tests.conftest import LiveServer, World, bearer, fresh
 from tests.web.booking_support import iso, next_week, token_for
 from tests.web.live import WAIT
@@ -211,3 +211,56 @@ def test_moving_onto_a_slot_someone_books_at_that_moment_leaves_exactly_one_of_t
         assert booking.starts_at == (start if move.status_code == 200 else slot(round_, 10)[0])
         assert (amount, minutes) == (booking.amount_cny, 120)
     assert overlapping_pairs(db) == []
+
+
+def test_leaving_a_waitlist_as_the_slot_frees_either_leaves_or_is_told_of_the_offer(
+    live_server: LiveServer, world: World, db: Session, tokens: dict[str, str]
+) -> None:
+    for round_ in range(ROUNDS):
+        start, end = slot(round_, 14)
+        taken = book(
+            live_server.url, tokens["other_founder"], world.team2.id, world.equipment1.id, start, end
+        )
+        joined = requests.post(
+            f"{live_server.url}/api/v1/waitlist",
+            json={"team_id": world.team1.id, "resource_id": world.equipment1.id,
+                  "starts_at": iso(start), "ends_at": iso(end)},
+            headers=bearer(tokens["founder"]),
+            timeout=WAIT,
+        )  # fmt: skip
+        assert joined.status_code == 201, joined.text
+        entry_id = joined.json()["id"]
+        freed, left = at_once(
+            live_server.url,
+            [
+                Call("POST", f"/bookings/{taken['id']}/cancel", tokens["other_founder"], {}),
+                Call("DELETE", f"/waitlist/{entry_id}", tokens["founder"]),
+            ],
+        )
+        assert freed.status_code == 200, freed.text
+        assert left.status_code in (200, 409), left.text
+        fresh(db)
+        entry = db.get(WaitlistEntry, entry_id)
+        assert entry is not None
+        held = db.scalars(
+            select(Booking).where(
+                Booking.team_id == world.team1.id,
+                Booking.resource_id == world.equipment1.id,
+                Booking.starts_at == start,
+                Booking.status == BookingStatus.HELD,
+            )
+        ).all()
+        if left.status_code == 200:
+            # The team left first: it holds nothing and the slot stays free for others.
+            assert entry.status is WaitlistStatus.CANCELLED and held == [] and entry.offer_booking_id is None
+        else:
+            # The offer came first: the team is told, and the offer is really there.
+            assert left.json()["error"]["details"]["offer_booking_id"] == entry.offer_booking_id
+            assert entry.status is WaitlistStatus.OFFERED and [b.id for b in held] == [entry.offer_booking_id]
+            release = requests.post(
+                f"{live_server.url}/api/v1/bookings/{entry.offer_booking_id}/cancel",
+                json={},
+                headers=bearer(tokens["founder"]),
+                timeout=WAIT,
+            )
+            assert release.status_code == 200, release.text

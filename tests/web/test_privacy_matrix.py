@@ -97,6 +97,21 @@ def test_personal_phones_and_emails_never_reach_the_public_or_other_spaces(
     assert not any(value in listed for value in PHONES.values())
 
 
+def test_an_applicant_not_yet_admitted_reads_the_space_as_the_public(
+    client: Client, world: World, db: Session, headers: dict[str | None, dict[str, str]]
+) -> None:
+    """Applying is not residing: the lead of a team still waiting for admission to space 1 gets
+    neither the space's contact mobile and e-mail nor a resource's person, as the public."""
+    applicant = bearer(accounts.create_token(db, world.users["outsider"], "privacy")[1])
+    db.commit()
+    space = client.get(f"/api/v1/spaces/{world.space1.id}", headers=applicant)
+    assert space.status_code == 200
+    assert not any(value in space.get_data(as_text=True) for value in PHONES.values())
+    assert not set(FIELD_AUDIENCE["space"]) & set(space.json)
+    resource = client.get(f"/api/v1/resources/{world.mentor1.id}", headers=applicant).json
+    assert not set(FIELD_AUDIENCE["resource"]) & set(resource)
+
+
 def test_the_managers_read_every_contact_of_their_space(
     client: Client, world: World, headers: dict[str | None, dict[str, str]]
 ) -> None:

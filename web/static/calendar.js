@@ -233,6 +233,7 @@
   document.addEventListener("matchmaker:calendar_changed", function (ev) {
     if (ev.detail.resource_id === resourceId) { refetch(); }
   });
+  document.addEventListener("matchmaker:stale", function (ev) { ev.preventDefault(); refetch(); });
   render();
   preselect();
   page.dataset.ready = "true";

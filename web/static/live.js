@@ -24,7 +24,23 @@
       });
     });
   }
-  socket.on("connect", joinRooms);
+  // After any gap (a dropped connection, or the server saying its message queue was away) the page
+  // may have missed events: it reconnects, which replays the notifications, and then re-reads what it
+  // shows. A page that can refresh itself handles "matchmaker:stale" and calls preventDefault(); a
+  // live page that cannot is reloaded.
+  var connectedBefore = false;
+  socket.on("connect", function () {
+    joinRooms();
+    if (connectedBefore) {
+      var stale = new CustomEvent("matchmaker:stale", { cancelable: true });
+      if (document.dispatchEvent(stale) && document.querySelector("[data-live-room]")) { location.reload(); }
+    }
+    connectedBefore = true;
+  });
+  socket.on("resync", function () {
+    // Spread the reconnects of many pages over a moment instead of all at once.
+    setTimeout(function () { socket.disconnect(); socket.connect(); }, Math.random() * 1500);
+  });
   socket.on("session_ended", function () { socket.disconnect(); });
   socket.onAny(function (name, payload) {
     document.dispatchEvent(new CustomEvent("matchmaker:" + name, { detail: payload }));

@@ -21,6 +21,7 @@
       .finally(function () { busy = false; });
   }
 
+  document.addEventListener("matchmaker:stale", function (ev) { ev.preventDefault(); refresh(); });
   document.addEventListener("matchmaker:recommendations_changed", function (ev) {
     if (ev.detail.team_id === teamId) { refresh(); }
   });

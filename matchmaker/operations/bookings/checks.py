@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import slots
@@ -18,6 +18,7 @@ from matchmaker.operations.booking_rules import (
     occupancy,
     rules_of,
 )
+from matchmaker.operations.bookings.output import remember_members
 from matchmaker.operations.teams import ref as team_ref
 from matchmaker.permissions import (
     Principal,
@@ -28,6 +29,7 @@ from models import (
     Availability,
     Resource,
     Team,
+    TeamMember,
 )
 
 if TYPE_CHECKING:
@@ -43,11 +45,25 @@ _TEAM = select(Team).where(Team.id == bindparam("team_id"))
 
 # One team's bookings are serialised, so two at once cannot both pass its monthly cap. FOR NO KEY UPDATE:
 # rows that merely refer to the team (a waitlist offer's booking, a ledger line) need not wait for it.
-_LOCKED_TEAM = _TEAM.with_for_update(key_share=True)
+# The team's member ids come with the lock (the booking's private event goes to them), in one round trip.
+_MEMBER_LIST = (
+    select(func.aggregate_strings(cast(TeamMember.user_id, String), ","))
+    .where(TeamMember.team_id == Team.id)
+    .scalar_subquery()
+)
+_LOCKED_TEAM = (
+    select(Team, _MEMBER_LIST).where(Team.id == bindparam("team_id")).with_for_update(key_share=True, of=Team)
+)
 
 
 def team_for_booking(session: Session, principal: Principal, team_id: int, *, lock: bool) -> Team:
-    team = session.scalar(_LOCKED_TEAM if lock else _TEAM, {"team_id": team_id})
+    if lock:
+        row = session.execute(_LOCKED_TEAM, {"team_id": team_id}).first()
+        team: Team | None = row[0] if row else None
+        if row is not None:
+            remember_members(session, team_id, row[1])
+    else:
+        team = session.scalar(_TEAM, {"team_id": team_id})
     if team is None or not can_book_for(principal, team_ref(team)):
         raise NotFound("team", "团队", team_id)
     if team.admission_status is not AdmissionStatus.ADMITTED or team.stage.value not in ACTIVE_TEAM_STAGES:

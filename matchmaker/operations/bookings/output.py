@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -59,7 +59,20 @@ def booking_out(booking: Booking) -> dict[str, Any]:
     return payloads(booking)[1]
 
 
+_KNOWN_MEMBERS = "matchmaker.team_members"
+
+
+def remember_members(session: Session, team_id: int, listed: str | None) -> None:
+    """Keep the member ids read with a team's lock, for this transaction's events."""
+    ids = tuple(sorted(int(part) for part in (listed or "").split(",") if part))
+    known = session.info.setdefault(_KNOWN_MEMBERS, {})
+    known[team_id] = (session.get_transaction(), ids)
+
+
 def member_ids(session: Session, team_id: int) -> tuple[int, ...]:
+    known = session.info.get(_KNOWN_MEMBERS, {}).get(team_id)
+    if known is not None and known[0] is session.get_transaction():
+        return cast(tuple[int, ...], known[1])
     return tuple(session.scalars(_MEMBER_IDS, {"team_id": team_id}))
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from matchmaker.errors import Conflict, NotFound
+from matchmaker.lifecycles import check_waitlist_move
 from matchmaker.operations.booking_rules import (
     availability_of,
     occupancy,
@@ -71,14 +73,45 @@ def join_waitlist(
     return entry
 
 
+def _claim(session: Session, entry: WaitlistEntry, was: WaitlistStatus, becomes: WaitlistStatus) -> bool:
+    """Move the entry from ``was`` to ``becomes`` only if it is still ``was`` in the database: of a
+    team leaving and freed time being offered to it at the same moment, exactly one happens."""
+    check_waitlist_move(was, becomes)
+    moved = session.execute(  # type: ignore[attr-defined]  # an UPDATE's result has a rowcount
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == was)
+        .values(status=becomes)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        set_committed_value(entry, "status", becomes)
+    return bool(moved)
+
+
+def _reread(session: Session, entry: WaitlistEntry) -> WaitlistStatus:
+    session.refresh(entry)
+    return entry.status
+
+
 def leave_waitlist(session: Session, principal: Principal, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or entry.team_id not in principal.teams:
         raise NotFound("waitlist entry", "候补记录", entry_id)
-    if entry.status is WaitlistStatus.WAITING:
-        entry.status = WaitlistStatus.CANCELLED
-    session.flush()
-    return entry
+    if entry.status is WaitlistStatus.CANCELLED:
+        return entry  # leaving twice is leaving once
+    if _claim(session, entry, WaitlistStatus.WAITING, WaitlistStatus.CANCELLED):
+        return entry
+    now_status = _reread(session, entry)  # it changed meanwhile: say how
+    if now_status is WaitlistStatus.CANCELLED:
+        return entry
+    if now_status is WaitlistStatus.OFFERED:
+        raise Conflict(
+            "The slot you waited for was just offered to your team: accept the offer or let it lapse.",
+            "您候补的时段刚刚已提供给您的团队：请接受，或任其过期。",
+            details={"status": now_status.value, "offer_booking_id": entry.offer_booking_id},
+        )
+    check_waitlist_move(now_status, WaitlistStatus.CANCELLED)
+    return entry  # pragma: no cover  (every other state refuses above)
 
 
 def waitlist_out(entry: WaitlistEntry) -> dict[str, Any]:
@@ -114,7 +147,7 @@ def offer_freed_time(
     rules = rules_of(resource, availability)
     for entry in waiting:
         if entry.starts_at <= now:
-            entry.status = WaitlistStatus.LAPSED
+            _claim(session, entry, WaitlistStatus.WAITING, WaitlistStatus.LAPSED)
             continue
         occ = occupancy(session, resource, rules, entry.starts_at, entry.ends_at)
         units = occ.free_units(entry.starts_at, entry.ends_at)
@@ -133,10 +166,18 @@ def offer_freed_time(
             "status": BookingStatus.HELD,
             "hold_expires_at": min(now + timedelta(minutes=OFFER_MINUTES), entry.starts_at),
         }
+        # The entry is claimed first (a team leaving at this moment then either wins, and is not
+        # offered anything, or waits and is told of the offer); the claim and the held booking stand
+        # or fall together.
+        attempt = session.begin_nested()
+        if not _claim(session, entry, WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
+            attempt.rollback()
+            continue
         booking = insert_booking(session, values, units, guarded=True)
         if booking is None:
+            attempt.rollback()
             continue
-        entry.status = WaitlistStatus.OFFERED
         entry.offer_booking_id = booking.id
         session.flush()
+        attempt.commit()
         record_change(session, booking, "offered")
