@@ -208,6 +208,7 @@ class ChargeKind(enum.StrEnum):
     USAGE = "usage"
     REFUND = "refund"
     LATE_CANCEL_FEE = "late_cancel_fee"
+    NO_SHOW_FEE = "no_show_fee"
 
 
 class Charge(Base):

@@ -341,7 +341,7 @@ class _Generator:
             line = ledger.line(
                 booking.team_id,
                 kind,
-                ChargeKind.LATE_CANCEL_FEE,
+                ChargeKind.NO_SHOW_FEE,
                 month,
                 amount=fee,
                 minutes=0,

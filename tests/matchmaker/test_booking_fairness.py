@@ -154,6 +154,11 @@ def test_not_showing_up_costs_at_least_as_much_as_cancelling_late(db: Session, w
     ops.sweep(db, START + timedelta(minutes=16))
     db.commit()
     assert no_show.status is BookingStatus.NO_SHOW
+    assert ledger(db, no_show) == [
+        (ChargeKind.USAGE, Decimal("800.00")),
+        (ChargeKind.REFUND, Decimal("-800.00")),
+        (ChargeKind.NO_SHOW_FEE, Decimal("640.00")),
+    ]
     cancelled = book(db, world, start=START + timedelta(days=7), end=END + timedelta(days=7))
     ops.cancel_booking(db, who(db, world, "founder"), cancelled.id, "", START + timedelta(days=7, hours=-1))
     db.commit()

@@ -43,6 +43,7 @@ from models import (
     Booking,
     BookingStatus,
     Certification,
+    ChargeKind,
     Interaction,
     InteractionKind,
     WaitlistEntry,
@@ -108,12 +109,14 @@ def _release(
     fee_percent: int = 0,
     **values: Any,
 ) -> None:
-    """Move an active booking to a final status, refund it, and offer the freed time to waiting teams."""
+    """Move an active booking to a final status, refund it (less the late or no-show fee when
+    ``fee_percent``), and offer the freed time to waiting teams."""
     was_held = booking.status is BookingStatus.HELD
     if status is BookingStatus.CANCELLED:
         values.update(cancelled_at=now, cancel_reason=reason or None)
     _change(session, booking, status, **values)
-    refund(session, booking, fee_percent=fee_percent, note=reason[:200])
+    fee_kind = ChargeKind.NO_SHOW_FEE if status is BookingStatus.NO_SHOW else ChargeKind.LATE_CANCEL_FEE
+    refund(session, booking, fee_percent=fee_percent, note=reason[:200], fee_kind=fee_kind)
     if was_held:
         for entry in session.scalars(
             select(WaitlistEntry).where(WaitlistEntry.offer_booking_id == booking.id)

@@ -18,6 +18,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+OLD_CHARGE_KINDS = ("usage", "refund", "late_cancel_fee")
+
+
+def _charge_kind(values: Sequence[str]) -> sa.Enum:
+    return sa.Enum(*values, name="chargekind", native_enum=False, create_constraint=True, length=32)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("availabilities") as batch:
         batch.add_column(sa.Column("no_show_fee_percent", sa.Integer(), server_default="100", nullable=False))
@@ -36,6 +43,14 @@ def upgrade() -> None:
                 nullable=False,
             )
         )
+    # The no-show fee gets a ledger line of its own kind.
+    with op.batch_alter_table("charges") as batch:
+        batch.alter_column(
+            "kind",
+            existing_type=_charge_kind(OLD_CHARGE_KINDS),
+            type_=_charge_kind((*OLD_CHARGE_KINDS, "no_show_fee")),
+            existing_nullable=False,
+        )
     # A no-show never pays less than cancelling late.
     op.execute(
         "UPDATE availabilities SET no_show_fee_percent = late_cancel_fee_percent "
@@ -44,6 +59,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM charges WHERE kind = 'no_show_fee'")
+    with op.batch_alter_table("charges") as batch:
+        batch.alter_column(
+            "kind",
+            existing_type=_charge_kind((*OLD_CHARGE_KINDS, "no_show_fee")),
+            type_=_charge_kind(OLD_CHARGE_KINDS),
+            existing_nullable=False,
+        )
     with op.batch_alter_table("availabilities") as batch:
         batch.drop_column("lost_access_effect")
         batch.drop_column("no_show_fee_percent")
