@@ -202,3 +202,28 @@ def test_substitutes_are_alike_in_capability_not_identical_in_tags() -> None:
     # An SEM with EDS stands in for an SEM though their tags differ; sharing one common tag is not enough.
     assert [rid for rid, _score in ranked] == [2]
     assert booking_policy.capability_similarity(sem, sem, weights) == pytest.approx(1.0)
+
+
+def test_a_resource_alike_in_capability_is_offered_as_a_substitute_though_its_tags_differ(
+    db: Session, world: World
+) -> None:
+    wanted = builders.get_or_create_resource(
+        db,
+        world.space1,
+        world.host1,
+        "sem-vision",
+        price_cny=300,
+        price_unit="hour",
+        tags=["sem-imaging", "failure-analysis", "machine-vision"],
+    )
+    unlike = builders.get_or_create_resource(
+        db, world.space1, world.host1, "camera", price_cny=50, price_unit="hour", tags=["machine-vision"]
+    )
+    db.commit()
+    team = db.merge(world.team1)
+    offered = ops.substitutes(db, who(db, world, "founder"), team, wanted, START, END, BEFORE)
+    ids = [s["resource_id"] for s in offered]
+    # The SEM does imaging and failure analysis too (two of the three capabilities): it stands in,
+    # though it lacks machine vision. A camera sharing only machine vision does not.
+    assert ids == [world.equipment1.id]
+    assert unlike.id not in ids
