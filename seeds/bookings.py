@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import pricing, slots
+from matchmaker import booking_policy, pricing, slots
 from matchmaker.operations.booking_rules import BOOKABLE, availability_of, certificate_problem, rules_of
 from matchmaker.operations.bookings import ledger
 from models import (
@@ -391,7 +391,13 @@ class _Generator:
         grace = start + timedelta(minutes=availability.checkin_grace_minutes)
         booking = self._booking(calendar, team, user_id, unit, start, end)
         booking.created_at = made_at
-        if no_show:
+        released = no_show and booking_policy.released_as_no_show(
+            resource.kind.value, resource.category, start, end
+        )
+        if no_show and not released:
+            # A desk or a long booking nobody came to stays the team's and is paid: over, it is completed.
+            booking.status, booking.updated_at = BookingStatus.COMPLETED, end
+        elif no_show:
             booking.status, booking.updated_at = BookingStatus.NO_SHOW, grace
         else:
             booking.status = BookingStatus.COMPLETED
@@ -405,7 +411,7 @@ class _Generator:
             booking.decided_by_id = self.staff_id
         quote, month = priced
         usage = self.bill(booking, quote, month, made_at)
-        if no_show:
+        if released:
             self.refund(booking, usage, month, grace, fee_percent=availability.no_show_fee_percent)
         return booking
 
