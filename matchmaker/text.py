@@ -199,32 +199,36 @@ class FieldedIndex:
         return len(self.keys)
 
     def coverage(self, query: str) -> np.ndarray:
-        """The share of the query's words (English words, Chinese runs; stop words left out) each
-        document contains in any field: an English word by itself or by half its trigrams at least (so
-        'bonding' still meets 'bonder'), a Chinese run by half its bigrams at least."""
+        """How much of the query each document holds, in any one field, averaged over the query's
+        words (stop words left out): an English word counts when the document holds it or half its
+        trigrams at least (so 'bonding' still meets 'bonder'); a Chinese run, which may be a whole
+        sentence, counts by the share of its bigrams the document holds."""
         units = query_units(query)
+        size = len(self.keys)
         if not units:
-            return np.ones(len(self.keys), dtype=np.float32)
-        covered = np.zeros(len(self.keys), dtype=np.float32)
+            return np.ones(size, dtype=np.float32)
+        covered = np.zeros(size, dtype=np.float32)
         for unit in units:
-            hits = np.zeros(len(self.keys), dtype=np.float32)
+            latin = unit[0].startswith("w:")
+            grams = sorted(set(unit[1:] if latin else unit))
+            best = np.zeros(size, dtype=np.float32)
             for vectorizer, matrix in self._fields.values():
-                columns = [vectorizer.vocabulary_[t] for t in set(unit) if t in vectorizer.vocabulary_]
-                if not columns:
-                    continue
-                present = np.asarray((matrix[:, columns] > 0).sum(axis=1)).ravel()
-                whole = unit[0].startswith("w:") and unit[0] in vectorizer.vocabulary_
-                word = (
-                    np.asarray((matrix[:, [vectorizer.vocabulary_[unit[0]]]] > 0).toarray()).ravel()
-                    if whole
-                    else np.zeros(len(self.keys), dtype=bool)
+                vocabulary = vectorizer.vocabulary_
+                columns = [vocabulary[g] for g in grams if g in vocabulary]
+                present = (
+                    np.asarray((matrix[:, columns] > 0).sum(axis=1)).ravel() if columns else np.zeros(size)
                 )
-                grams = len(set(unit) - {unit[0]}) if unit[0].startswith("w:") else len(set(unit))
-                enough = (
-                    present - word >= max(1, grams / 2) if grams else np.zeros(len(self.keys), dtype=bool)
-                )
-                hits = np.maximum(hits, (word | enough).astype(np.float32))
-            covered += hits
+                if latin:
+                    word = (
+                        np.asarray((matrix[:, [vocabulary[unit[0]]]] > 0).toarray()).ravel()
+                        if unit[0] in vocabulary
+                        else np.zeros(size, dtype=bool)
+                    )
+                    hit = (word | (present >= max(1, len(grams) / 2) if grams else word)).astype(np.float32)
+                else:
+                    hit = (present / len(grams)).astype(np.float32)
+                best = np.maximum(best, hit)
+            covered += best
         return covered / len(units)
 
     def scores(self, query: str) -> np.ndarray:
@@ -247,8 +251,11 @@ class FieldedIndex:
         """Documents matching ``query``, best first, with weak tail matches dropped (see
         ``TextIndex.search``). The weighted score is scaled by how many of the words of ``asked`` (the
         words the user typed, before any expansion; ``query`` itself by default) a document holds."""
-        scores = self.scores(query) * self.coverage(asked if asked is not None else query)
-        return _ranked(self.keys, self._position, scores, among, min_score, relative)
+        relevance = self.scores(query)
+        scores = relevance * self.coverage(asked if asked is not None else query)
+        # The floor applies to the relevance itself: a long sentence covers little of any one document.
+        scores = np.where(relevance >= min_score, scores, 0.0)
+        return _ranked(self.keys, self._position, scores, among, 0.0, relative)
 
 
 class TextIndex:

@@ -76,3 +76,8 @@ def test_a_document_holding_only_some_of_the_words_asked_for_ranks_below_one_hol
     assert both[3] == 1.0  # the Orbitrap holds both words
     assert both[2] == 0.5  # the fund holds "mass" only
     assert idx.search("质谱")[0].key == 4
+
+
+def test_a_whole_chinese_sentence_still_finds_what_it_names() -> None:
+    hits = index().search("我们团队需要做芯片失效分析")
+    assert hits and hits[0].key == 2
