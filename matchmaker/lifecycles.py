@@ -108,7 +108,8 @@ B_PENDING, B_REJECTED = BookingStatus.PENDING, BookingStatus.REJECTED
 BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
     HELD: frozenset({B_PENDING, CONFIRMED, CANCELLED, EXPIRED}),
     B_PENDING: frozenset({CONFIRMED, B_REJECTED, CANCELLED, EXPIRED}),
-    CONFIRMED: frozenset({CHECKED_IN, CANCELLED, NO_SHOW}),
+    # CONFIRMED → COMPLETED: a desk or a long booking nobody checked in to is over, and was the team's.
+    CONFIRMED: frozenset({CHECKED_IN, CANCELLED, NO_SHOW, COMPLETED}),
     CHECKED_IN: frozenset({COMPLETED}),
     COMPLETED: frozenset(),
     CANCELLED: frozenset(),
@@ -157,7 +158,8 @@ def check_booking_move(current: str, target: str) -> None:
 
 # A booking's usage is on its team's ledger (charged and not refunded) exactly while it is in one of
 # these statuses: a change into them charges it, a change out of them refunds it.
-BOOKING_BILLED: frozenset[str] = frozenset({B_PENDING, CONFIRMED, CHECKED_IN, COMPLETED})
+# A request waiting for the host's approval is not billed: the team pays once it is approved.
+BOOKING_BILLED: frozenset[str] = frozenset({CONFIRMED, CHECKED_IN, COMPLETED})
 # What can still be moved to another time (before it starts); a move keeps the status.
 BOOKING_MOVABLE: frozenset[str] = frozenset({B_PENDING, CONFIRMED})
 

@@ -30,16 +30,19 @@ def features(text: str) -> list[str]:
     and their padded character trigrams (so 'bonder' still meets 'bonding')."""
     out: list[str] = []
     for run in _RUNS.findall(normalise(text)):
-        if _IS_CJK.match(run):
-            if len(run) == 1:
-                out.append(run)
-            else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-        else:
-            out.append("w:" + run)
-            if len(run) >= 4:
-                padded = f"<{run}>"
-                out.extend("t:" + padded[i : i + 3] for i in range(len(padded) - 2))
+        out.extend(_cjk_terms(run) if _IS_CJK.match(run) else _latin_terms(run))
+    return out
+
+
+def _cjk_terms(run: str) -> list[str]:
+    return [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _latin_terms(run: str) -> list[str]:
+    out = ["w:" + run]
+    if len(run) >= 4:
+        padded = f"<{run}>"
+        out.extend("t:" + padded[i : i + 3] for i in range(len(padded) - 2))
     return out
 
 
@@ -85,6 +88,176 @@ class Hit:
     score: float
 
 
+# Words that say nothing about what a resource does: a search never matches on them alone. English
+# function words, and the Chinese function characters whose bigrams would join any two phrases.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "per",
+        "the",
+        "to",
+        "via",
+        "with",
+        "without",
+    ]
+)
+_CJK_STOP_CHARS = frozenset("的了和与及或之")
+
+
+def search_features(text: str) -> list[str]:
+    """``features`` without stop words: an English stop word gives neither its word nor its trigrams,
+    and a Chinese bigram holding a function character is dropped."""
+    out: list[str] = []
+    for run in _RUNS.findall(normalise(text)):
+        if _IS_CJK.match(run):
+            out.extend(g for g in _cjk_terms(run) if not _CJK_STOP_CHARS.intersection(g))
+        elif run not in STOP_WORDS:
+            out.extend(_latin_terms(run))
+    return out
+
+
+def query_units(query: str) -> list[list[str]]:
+    """The words of a query as the index sees them, stop words left out: per English word its word
+    term first, then its trigrams; per Chinese run its bigrams."""
+    units: list[list[str]] = []
+    for run in _RUNS.findall(normalise(query)):
+        if _IS_CJK.match(run):
+            grams = [g for g in _cjk_terms(run) if not _CJK_STOP_CHARS.intersection(g)]
+            if grams:
+                units.append(grams)
+        elif run not in STOP_WORDS:
+            units.append(_latin_terms(run))
+    return units
+
+
+def _ranked(
+    keys: Sequence[int],
+    position: Mapping[int, int],
+    scores: np.ndarray,
+    among: Iterable[int] | None,
+    min_score: float,
+    relative: float,
+) -> list[Hit]:
+    if scores.size == 0:
+        return []
+    if among is not None:
+        positions = [position[k] for k in among if k in position]
+        mask = np.zeros(scores.shape, dtype=bool)
+        mask[positions] = True
+        scores = np.where(mask, scores, 0.0)
+    best = float(scores.max(initial=0.0))
+    if best <= 0:
+        return []
+    cut = max(min_score, relative * best)
+    order = np.argsort(-scores, kind="stable")
+    return [Hit(keys[i], float(scores[i])) for i in order if scores[i] >= cut]
+
+
+class FieldedIndex:
+    """TF-IDF per field (a resource's name, its capability tags, its long description), each with its
+    own vocabulary and weights; a query's score is the weighted mean of its cosine in each field. So a
+    word in a name or a capability tag counts for more than the same word deep in a description, and a
+    long description cannot outweigh a short name by its length."""
+
+    def __init__(
+        self, documents: Iterable[tuple[int, Mapping[str, str]]], weights: Mapping[str, float]
+    ) -> None:
+        docs = list(documents)
+        self.keys: list[int] = [k for k, _ in docs]
+        self._position = {k: i for i, k in enumerate(self.keys)}
+        total = sum(weights.values())
+        self.weights = {field: w / total for field, w in weights.items()}
+        self._fields: dict[str, tuple[TfidfVectorizer, csr_matrix]] = {}
+        for field in self.weights:
+            texts = [fields.get(field, "") for _, fields in docs]
+            if not any(t.strip() for t in texts):
+                continue
+            vectorizer = TfidfVectorizer(analyzer=search_features, sublinear_tf=True, dtype=np.float32)
+            try:
+                self._fields[field] = (vectorizer, vectorizer.fit_transform(texts))
+            except ValueError:  # nothing left once stop words are gone
+                continue
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def coverage(self, query: str) -> np.ndarray:
+        """How much of the query each document holds, in any one field, averaged over the query's
+        words (stop words left out): an English word counts when the document holds it or half its
+        trigrams at least (so 'bonding' still meets 'bonder'); a Chinese run, which may be a whole
+        sentence, counts by the share of its bigrams the document holds."""
+        units = query_units(query)
+        size = len(self.keys)
+        if not units:
+            return np.ones(size, dtype=np.float32)
+        covered = np.zeros(size, dtype=np.float32)
+        for unit in units:
+            latin = unit[0].startswith("w:")
+            grams = sorted(set(unit[1:] if latin else unit))
+            best = np.zeros(size, dtype=np.float32)
+            for vectorizer, matrix in self._fields.values():
+                vocabulary = vectorizer.vocabulary_
+                columns = [vocabulary[g] for g in grams if g in vocabulary]
+                present = (
+                    np.asarray((matrix[:, columns] > 0).sum(axis=1)).ravel() if columns else np.zeros(size)
+                )
+                if latin:
+                    word = (
+                        np.asarray((matrix[:, [vocabulary[unit[0]]]] > 0).toarray()).ravel()
+                        if unit[0] in vocabulary
+                        else np.zeros(size, dtype=bool)
+                    )
+                    hit = (word | (present >= max(1, len(grams) / 2) if grams else word)).astype(np.float32)
+                else:
+                    hit = (present / len(grams)).astype(np.float32)
+                best = np.maximum(best, hit)
+            covered += best
+        return covered / len(units)
+
+    def scores(self, query: str) -> np.ndarray:
+        total = np.zeros(len(self.keys), dtype=np.float32)
+        for field, (vectorizer, matrix) in self._fields.items():
+            q = vectorizer.transform([query])
+            if q.nnz:
+                total += self.weights[field] * np.asarray((matrix @ q.T).toarray()).ravel()
+        return total
+
+    def search(
+        self,
+        query: str,
+        *,
+        among: Iterable[int] | None = None,
+        min_score: float = 0.05,
+        relative: float = 0.2,
+        asked: str | None = None,
+    ) -> list[Hit]:
+        """Documents matching ``query``, best first, with weak tail matches dropped (see
+        ``TextIndex.search``). The weighted score is scaled by how many of the words of ``asked`` (the
+        words the user typed, before any expansion; ``query`` itself by default) a document holds."""
+        relevance = self.scores(query)
+        scores = relevance * self.coverage(asked if asked is not None else query)
+        # The floor applies to the relevance itself: a long sentence covers little of any one document.
+        scores = np.where(relevance >= min_score, scores, 0.0)
+        return _ranked(self.keys, self._position, scores, among, 0.0, relative)
+
+
 class TextIndex:
     """TF-IDF over ``features``; cosine scores of a query against every document."""
 
@@ -117,17 +290,4 @@ class TextIndex:
     ) -> list[Hit]:
         """Documents matching ``query``, best first. Weak tail matches (below ``relative`` times the
         best score, or below ``min_score``) are dropped so a search returns what it was asked for."""
-        scores = self.scores(query)
-        if scores.size == 0:
-            return []
-        if among is not None:
-            positions = [self._position[k] for k in among if k in self._position]
-            mask = np.zeros(scores.shape, dtype=bool)
-            mask[positions] = True
-            scores = np.where(mask, scores, 0.0)
-        best = float(scores.max(initial=0.0))
-        if best <= 0:
-            return []
-        cut = max(min_score, relative * best)
-        order = np.argsort(-scores, kind="stable")
-        return [Hit(self.keys[i], float(scores[i])) for i in order if scores[i] >= cut]
+        return _ranked(self.keys, self._position, self.scores(query), among, min_score, relative)

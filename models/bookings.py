@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from models.teams import Team
 
 
+class BlackoutEffect(enum.StrEnum):
+    CANCEL = "cancel"  # overlapping bookings are cancelled (and refunded)
+    FLAG = "flag"  # overlapping bookings stay but are flagged for the host to sort out
+
+
 class Availability(TimestampMixin, Base):
     """How one resource can be booked. A bookable resource without a row uses the defaults below."""
 
@@ -48,15 +53,18 @@ class Availability(TimestampMixin, Base):
     free_cancel_hours: Mapped[int] = mapped_column(default=24)
     late_cancel_fee_percent: Mapped[int] = mapped_column(default=50)
     checkin_grace_minutes: Mapped[int] = mapped_column(default=15)
+    # Not showing up costs this share of the price; never less than a late cancellation.
+    no_show_fee_percent: Mapped[int] = mapped_column(default=100, server_default="100")
+    # What happens to future bookings when their booker's certificate is revoked or their team leaves.
+    lost_access_effect: Mapped[BlackoutEffect] = mapped_column(
+        enum_column(BlackoutEffect, name="lost_access_effect"),
+        default=BlackoutEffect.CANCEL,
+        server_default="cancel",
+    )
     # Teams of other spaces may book it too (the slot finder searches across spaces).
     open_to_other_spaces: Mapped[bool] = mapped_column(default=False)
 
     resource: Mapped[Resource] = relationship()
-
-
-class BlackoutEffect(enum.StrEnum):
-    CANCEL = "cancel"  # overlapping bookings are cancelled (and refunded)
-    FLAG = "flag"  # overlapping bookings stay but are flagged for the host to sort out
 
 
 class Blackout(TimestampMixin, Base):
@@ -200,6 +208,7 @@ class ChargeKind(enum.StrEnum):
     USAGE = "usage"
     REFUND = "refund"
     LATE_CANCEL_FEE = "late_cancel_fee"
+    NO_SHOW_FEE = "no_show_fee"
 
 
 class Charge(Base):

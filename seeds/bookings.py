@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import pricing, slots
+from matchmaker import booking_policy, pricing, slots
 from matchmaker.operations.booking_rules import BOOKABLE, availability_of, certificate_problem, rules_of
 from matchmaker.operations.bookings import ledger
 from models import (
@@ -34,6 +34,7 @@ from models import (
     BookingStatus,
     Certification,
     Charge,
+    ChargeKind,
     Interaction,
     InteractionKind,
     Membership,
@@ -71,6 +72,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "approval_hold_hours": 48,
     "free_cancel_hours": 24,
     "late_cancel_fee_percent": 50,
+    "no_show_fee_percent": 100,
     "checkin_grace_minutes": 15,
     "open_to_other_spaces": False,
 }
@@ -326,10 +328,27 @@ class _Generator:
         self._add(booking, usage, at)
         return usage
 
-    def refund(self, booking: Booking, usage: dict[str, Any], month: str, at: datetime) -> None:
-        """A no-show gets its charge back, as the sweep that releases it gives it."""
+    def refund(
+        self, booking: Booking, usage: dict[str, Any], month: str, at: datetime, *, fee_percent: int
+    ) -> None:
+        """A no-show gets its charge back less the no-show fee, as the sweep that releases it does."""
         self._count(booking, month, -usage["free_minutes"], -usage["minutes"])
-        self._add(booking, ledger.refund_line(usage, note=f"{NOTE} · not checked in"), at)
+        note = f"{NOTE} · not checked in"
+        self._add(booking, ledger.refund_line(usage, note=note), at)
+        fee = pricing.late_cancel_fee(booking.amount_cny, fee_percent)
+        if fee > 0:
+            kind = self.calendars[booking.resource_id].resource.kind.value
+            line = ledger.line(
+                booking.team_id,
+                kind,
+                ChargeKind.NO_SHOW_FEE,
+                month,
+                amount=fee,
+                minutes=0,
+                free=0,
+                note=note,
+            )
+            self._add(booking, line, at)
 
     def _count(self, booking: Booking, month: str, free: int, minutes: int) -> None:
         kind = self.calendars[booking.resource_id].resource.kind.value
@@ -372,7 +391,13 @@ class _Generator:
         grace = start + timedelta(minutes=availability.checkin_grace_minutes)
         booking = self._booking(calendar, team, user_id, unit, start, end)
         booking.created_at = made_at
-        if no_show:
+        released = no_show and booking_policy.released_as_no_show(
+            resource.kind.value, resource.category, start, end
+        )
+        if no_show and not released:
+            # A desk or a long booking nobody came to stays the team's and is paid: over, it is completed.
+            booking.status, booking.updated_at = BookingStatus.COMPLETED, end
+        elif no_show:
             booking.status, booking.updated_at = BookingStatus.NO_SHOW, grace
         else:
             booking.status = BookingStatus.COMPLETED
@@ -386,8 +411,8 @@ class _Generator:
             booking.decided_by_id = self.staff_id
         quote, month = priced
         usage = self.bill(booking, quote, month, made_at)
-        if no_show:
-            self.refund(booking, usage, month, grace)
+        if released:
+            self.refund(booking, usage, month, grace, fee_percent=availability.no_show_fee_percent)
         return booking
 
     def upcoming(self, team: Team, now: datetime, until: datetime) -> Booking | None:
@@ -422,7 +447,11 @@ class _Generator:
             else:
                 booking.status = BookingStatus.PENDING
                 booking.hold_expires_at = min(now + timedelta(hours=availability.approval_hold_hours), start)
-        self.bill(booking, *priced, None)
+        if booking.status is BookingStatus.PENDING:
+            # A request waiting for the host is quoted but not charged until approved.
+            booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes
+        else:
+            self.bill(booking, *priced, None)
         return booking
 
     def _booking(

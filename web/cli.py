@@ -49,12 +49,13 @@ def _serve(host: str, port: int, debug: bool = False, dev: bool = False) -> None
         click.echo(f"Serving on http://{host}:{port} with gunicorn, one worker (Ctrl+C to stop)")
         server.run(host, port)
         return
-    from web import create_app
+    from web import create_app, rankers
     from web.bookings import sweeper
     from web.extensions import socketio
 
     app = create_app()
     sweeper.start(app)
+    rankers.start(app)
     click.echo(f"Serving on http://{host}:{port} with the development server (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
 

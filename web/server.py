@@ -51,11 +51,12 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type i
 
     def load(self) -> Any:
         # Runs in the worker after the fork, so the sweeper's thread lives in the serving process.
-        from web import create_app
+        from web import create_app, rankers
         from web.bookings import sweeper
 
         app = create_app()
         sweeper.start(app)
+        rankers.start(app)  # the ranker is built off the request path, from the start
         return app
 
 

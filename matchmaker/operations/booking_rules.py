@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, String, bindparam, literal, null, select, type_coerce, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from matchmaker import events, rule_checks, slots
+from matchmaker import booking_policy, events, rule_checks, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
 from matchmaker.operations.catalogue import get_resource, visible_resource
 from matchmaker.operations.catalogue import ref as resource_ref
@@ -24,6 +24,7 @@ from models import (
     Allowance,
     Availability,
     Blackout,
+    BlackoutEffect,
     Booking,
     Certification,
     Resource,
@@ -56,6 +57,8 @@ AVAILABILITY_FIELDS = (
     "late_cancel_fee_percent",
     "checkin_grace_minutes",
     "open_to_other_spaces",
+    "no_show_fee_percent",
+    "lost_access_effect",
 )
 
 
@@ -89,6 +92,8 @@ def default_availability(resource: Resource) -> Availability:
         late_cancel_fee_percent=50,
         checkin_grace_minutes=15,
         open_to_other_spaces=False,
+        no_show_fee_percent=100,
+        lost_access_effect=BlackoutEffect.CANCEL,
     )
 
 
@@ -141,6 +146,8 @@ def set_availability(
     for name, value in changes.items():
         if name == "weekly_hours":
             value = _check_weekly_hours(value)
+        elif name == "lost_access_effect":
+            value = BlackoutEffect(value)
         setattr(current, name, value)
     if current.min_minutes > current.max_minutes:
         raise InvalidInput(
@@ -148,6 +155,7 @@ def set_availability(
             "最短预约时长不能超过最长预约时长。",
             details={"fields": {"min_minutes": "out_of_range"}},
         )
+    booking_policy.check_fees(current.late_cancel_fee_percent, current.no_show_fee_percent)
     for name in ("min_minutes", "max_minutes"):
         if getattr(current, name) % current.slot_minutes:
             raise InvalidInput(
@@ -317,8 +325,15 @@ def occupancy(
 
 
 def check_certified(
-    session: Session, principal: Principal, resource: Resource, availability: Availability, now: datetime
+    session: Session,
+    principal: Principal,
+    resource: Resource,
+    availability: Availability,
+    now: datetime,
+    until: datetime | None = None,
 ) -> None:
+    """Refuse a user without a certificate valid now and, when ``until`` is given, until then (the end
+    of the booking it is for)."""
     if not availability.requires_certification or can_run_resource(principal, resource_ref(resource)):
         return
     cert = session.scalar(
@@ -326,7 +341,7 @@ def check_certified(
             Certification.user_id == principal.user_id, Certification.resource_id == resource.id
         )
     )
-    problem = certificate_problem(cert, availability, now)
+    problem = certificate_problem(cert, availability, now, until)
     if problem is not None:
         en, zh = problem
         raise NotCertified(
@@ -337,15 +352,18 @@ def check_certified(
 
 
 def certificate_problem(
-    cert: Certification | None, availability: Availability, now: datetime
+    cert: Certification | None, availability: Availability, now: datetime, until: datetime | None = None
 ) -> tuple[str, str] | None:
-    """Why a certificate does not let its holder book now, or None when it does."""
+    """Why a certificate does not let its holder book now (and use the equipment until ``until``), or
+    None when it does."""
     if cert is None:
         return "you have no certificate for it", "您尚未取得该设备的使用认证"
     if cert.revoked_at is not None:
         return "your certificate was revoked", "您的认证已被撤销"
     if cert.expires_at is not None and cert.expires_at <= now:
         return "your certificate has expired", "您的认证已过期"
+    if until is not None and (expiry := booking_policy.certificate_expiry_problem(cert.expires_at, until)):
+        return expiry
     lapse = availability.certification_lapse_days
     if lapse is not None and (cert.last_used_at or cert.granted_at) < now - timedelta(days=lapse):
         return (
@@ -426,9 +444,19 @@ def revoke_certification(
     )
     if cert is None or cert.revoked_at is not None:
         raise NotFound("certificate", "认证", user_id)
-    cert.revoked_at = now or utcnow()
+    now = now or utcnow()
+    cert.revoked_at = now
     session.flush()
     _record_certificate(session, "revoked", cert, resource)
+    # Imported here: the booking operations build on this module.
+    from matchmaker.operations.bookings.changes import settle_lost_access
+
+    settle_lost_access(
+        session,
+        (Booking.booked_by_id == user_id) & (Booking.resource_id == resource.id),
+        "certificate revoked",
+        now,
+    )
     return cert
 
 

@@ -35,6 +35,7 @@ from matchmaker.operations.bookings import (
     candidate_resources,
     payloads,
     price_for,
+    similar_resources,
     team_for_booking,
 )
 from matchmaker.operations.catalogue import ref as resource_ref
@@ -108,6 +109,24 @@ def calendar(
         "bookings": [_calendar_entry(b, hosts or b.team_id in principal.teams) for b in bookings],
         "can_manage": hosts,
     }
+
+
+# How far ahead a calendar looks for the first time that can be booked, when it is opened without a date.
+FIRST_BOOKABLE_WITHIN = timedelta(days=120)
+
+
+def first_bookable(
+    session: Session, principal: Principal, resource_id: int, now: datetime | None = None
+) -> datetime | None:
+    """The start of the first slot, from now on, where the resource's shortest booking could be made
+    (opening hours, lead time and horizon, blackouts and what is taken considered), or None when
+    nothing is bookable within its horizon: where its calendar opens."""
+    now = now or utcnow()
+    resource = bookable_resource(session, principal, resource_id)
+    rules = rules_of(resource, availability_of(session, resource))
+    until = now + min(timedelta(days=rules.horizon_days), FIRST_BOOKABLE_WITHIN)
+    occ = occupancy(session, resource, rules, now, until)
+    return next(occ.free_starts(now, until, timedelta(minutes=rules.min_minutes), now), None)
 
 
 def _calendar_entry(b: Booking, detailed: bool) -> dict[str, Any]:
@@ -328,12 +347,7 @@ def find_slots(
     team = team_for_booking(session, principal, team_id, lock=False)
     if resource_id is not None:
         wanted = bookable_resource(session, principal, resource_id)
-        tag_ids = {t.id for t in wanted.tags}
-        candidates = (
-            [wanted, *candidate_resources(session, team, tag_ids, exclude=wanted.id)]
-            if tag_ids and substitutes
-            else [wanted]
-        )
+        candidates = [wanted, *similar_resources(session, team, wanted)] if substitutes else [wanted]
     elif tag is not None:
         found = session.scalar(select(Tag).where(Tag.slug == tag))
         if found is None:

@@ -24,7 +24,7 @@ from matchmaker.permissions import (
     can_retire_resource,
     can_view_resource,
 )
-from matchmaker.text import TextIndex, Vocabulary, expand_query
+from matchmaker.text import FieldedIndex, Vocabulary, expand_query
 from models import AuditEntry, Organization, Resource, ResourceKind, Space, Tag
 from models.base import utcnow
 from models.resources import resource_tags
@@ -269,10 +269,10 @@ class _IndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
-        self._index: TextIndex | None = None
+        self._index: FieldedIndex | None = None
         self._vocabulary = Vocabulary({})
 
-    def get(self, session: Session) -> tuple[TextIndex, Vocabulary]:
+    def get(self, session: Session) -> tuple[FieldedIndex, Vocabulary]:
         bind = session.get_bind()
         state = session.execute(
             select(func.count(Resource.id), func.max(Resource.updated_at), func.max(Resource.id))
@@ -288,7 +288,7 @@ class _IndexCache:
                     }
                 )
                 rows = session.scalars(select(Resource).options(selectinload(Resource.tags)))
-                self._index = TextIndex((r.id, document_text(r)) for r in rows)
+                self._index = FieldedIndex(((r.id, document_fields(r)) for r in rows), FIELD_WEIGHTS)
                 self._key = key
             return self._index, self._vocabulary
 
@@ -322,6 +322,34 @@ def document_text(resource: Resource) -> str:
     return "\n".join(p for p in parts if p)
 
 
+# How much a match in each field of a resource counts: its name most, then its capability tags (the
+# space's own vocabulary of what it does), then the long texts that mention many things in passing.
+FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
+
+
+def document_fields(resource: Resource) -> dict[str, str]:
+    """A resource's text by field, in both languages, for the weighted search index."""
+    attrs = " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
+    return {
+        "name": "\n".join([resource.name_zh, resource.name_en]),
+        "tags": "\n".join(
+            " ".join([t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]) for t in resource.tags
+        ),
+        "body": "\n".join(
+            p
+            for p in (
+                resource.description_zh,
+                resource.description_en,
+                resource.service_content_zh,
+                resource.service_content_en,
+                resource.organization.name_zh if resource.organization else "",
+                attrs,
+            )
+            if p
+        ),
+    }
+
+
 def search_resources(session: Session, principal: Principal, query: SearchQuery) -> SearchResult:
     """Filter by kind, category, tags, space and price in SQL, then rank by words in either language."""
     stmt = select(Resource).options(selectinload(Resource.tags), selectinload(Resource.organization))
@@ -345,7 +373,7 @@ def search_resources(session: Session, principal: Principal, query: SearchQuery)
     if query.q.strip():
         index, vocabulary = _cache.get(session)
         expanded, matched = expand_query(query.q, vocabulary)
-        hits = index.search(expanded, among=[r.id for r in rows])
+        hits = index.search(expanded, among=[r.id for r in rows], asked=query.q)
         scores = {h.key: h.score for h in hits}
         by_id = {r.id: r for r in rows}
         rows = [by_id[h.key] for h in hits if h.key in by_id]

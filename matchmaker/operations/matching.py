@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,14 +119,18 @@ class TeamSuggestion:
 
 
 class _RankerCache:
-    """One ranker per state of the data and of the saved models; rebuilt when either changes."""
+    """One ranker per state of the data and of the saved models. Building one takes seconds on a real
+    space, so once a ``refresher`` is installed (the web processes install one, see ``web/rankers.py``)
+    a change of state is answered from the ranker already built while the refresher builds the new
+    one in the background: no request waits for a build, except before the first is ready."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time
         self._key: tuple[object, ...] | None = None
         self._ranker: Ranker | None = None
+        self.refresher: Callable[[], None] | None = None
 
-    def get(self, session: Session, model_folder: Path | None) -> Ranker:
+    def _state(self, session: Session, model_folder: Path | None) -> tuple[object, ...]:
         state = session.execute(
             select(func.count(Interaction.id), func.max(Interaction.id)).select_from(Interaction)
         ).one()
@@ -136,16 +140,38 @@ class _RankerCache:
             sorted(model_folder.glob("ranker-*.pkl"))[-1:] if model_folder and model_folder.exists() else []
         )
         bind = session.get_bind()
-        key = (id(bind), *state, *resources, *teams, *(str(m) for m in models))
-        with self._lock:
-            if key != self._key or self._ranker is None:
-                data = dataset_from_db(session)
-                loaded = load_latest_model(model_folder) if model_folder else None
-                labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
-                model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
-                self._ranker = Ranker(Signals(data, tag_labels=labels), model, selection)
-                self._key = key
-            return self._ranker
+        return (id(bind), *state, *resources, *teams, *(str(m) for m in models))
+
+    @property
+    def ready(self) -> bool:
+        return self._ranker is not None
+
+    def get(self, session: Session, model_folder: Path | None) -> Ranker:
+        key = self._state(session, model_folder)
+        ranker = self._ranker
+        if ranker is not None and key == self._key:
+            return ranker
+        if ranker is not None and self.refresher is not None:
+            self.refresher()
+            return ranker
+        return self.build(session, model_folder, key)
+
+    def build(
+        self, session: Session, model_folder: Path | None, key: tuple[object, ...] | None = None
+    ) -> Ranker:
+        """Build the ranker for the data as ``session`` sees it (unless one is built for that state
+        already) and serve it from now on."""
+        key = key or self._state(session, model_folder)
+        with self._build_lock:
+            if self._ranker is not None and key == self._key:
+                return self._ranker
+            data = dataset_from_db(session)
+            loaded = load_latest_model(model_folder) if model_folder else None
+            labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
+            model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
+            ranker = Ranker(Signals(data, tag_labels=labels), model, selection)
+            self._ranker, self._key = ranker, key
+            return ranker
 
 
 _rankers = _RankerCache()
@@ -154,6 +180,22 @@ _rankers = _RankerCache()
 def reset_ranker_cache() -> None:
     global _rankers
     _rankers = _RankerCache()
+
+
+def refresh_rankers_with(refresher: Callable[[], None] | None) -> None:
+    """From now on a change of data is served by the ranker already built while ``refresher`` (which
+    must return at once) has ``refresh_ranker`` build the new one elsewhere; None builds on demand."""
+    _rankers.refresher = refresher
+
+
+def refresh_ranker(session: Session, *, model_folder: Path | None = None) -> None:
+    """Build the ranker for the data as it is now, for the requests that follow (a warm-up at start and
+    each background refresh)."""
+    _rankers.build(session, model_folder)
+
+
+def ranker_ready() -> bool:
+    return _rankers.ready
 
 
 def _team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from matchmaker.errors import Forbidden, InvalidInput, NotFound, check_editable
@@ -116,13 +116,27 @@ def update_profile(session: Session, principal: Principal, space_id: int, change
     return space
 
 
+# A resident team (入驻): admitted and still in the incubation chain, neither graduated nor exited.
+RESIDENT_STAGES = (Stage.NURSERY, Stage.INCUBATOR, Stage.ACCELERATOR)
+
+
+def is_resident() -> ColumnElement[bool]:
+    """The one definition of a resident team, as a condition on ``Team``: every count of resident
+    teams (the list of spaces, the filing figures) uses it."""
+    return and_(Team.admission_status == AdmissionStatus.ADMITTED, Team.stage.in_(RESIDENT_STAGES))
+
+
+def resident_team_counts(session: Session) -> dict[int, int]:
+    """How many resident teams each space has, by space id."""
+    rows = session.execute(
+        select(Team.space_id, func.count(Team.id)).where(is_resident()).group_by(Team.space_id)
+    )
+    return {space_id: int(n) for space_id, n in rows}
+
+
 def filing_figures(session: Session, space_id: int) -> dict[str, int]:
     """The counts of the basic information form that the platform's own data answers."""
-    resident = (
-        select(func.count(Team.id))
-        .where(Team.space_id == space_id, Team.admission_status == AdmissionStatus.ADMITTED)
-        .where(Team.stage.in_([Stage.NURSERY, Stage.INCUBATOR, Stage.ACCELERATOR]))
-    )
+    resident = select(func.count(Team.id)).where(Team.space_id == space_id, is_resident())
     mentors = select(func.count(Resource.id)).where(
         Resource.space_id == space_id, Resource.kind == ResourceKind.MENTOR, Resource.retired_at.is_(None)
     )

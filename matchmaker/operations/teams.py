@@ -328,12 +328,33 @@ def change_stage(session: Session, principal: Principal, team_id: int, *, to: st
         if team.stage is Stage.EXITED:
             team.exit_reason = reason.strip()
     session.flush()
+    if team.stage in (Stage.EXITED, Stage.GRADUATED):
+        _settle_bookings_of_leaving_team(session, team)
     action = "exited" if team.stage is Stage.EXITED else "stage_changed"
     _audit(session, principal, team, f"team_{action}", {"from": previous.value, "to": to})
     events.record(
         session, events.TeamChanged(action, team.space_id, team.id, summary(team), _member_ids(team))
     )
     return team
+
+
+def _settle_bookings_of_leaving_team(session: Session, team: Team) -> None:
+    """A team leaving residence keeps no future bookings or places in a queue: each booking is
+    cancelled and refunded, or flagged for its host, as the resource's host chose."""
+    # Imported here: the booking operations build on this module.
+    from matchmaker.operations.bookings.changes import settle_lost_access
+    from models import Booking, WaitlistEntry, WaitlistStatus
+
+    now = team.ended_at or utcnow()
+    why = "team graduated" if team.stage is Stage.GRADUATED else "team left the space"
+    settle_lost_access(session, Booking.team_id == team.id, why, now)
+    for entry in session.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.team_id == team.id, WaitlistEntry.status == WaitlistStatus.WAITING
+        )
+    ):
+        entry.status = WaitlistStatus.CANCELLED
+    session.flush()
 
 
 def add_member(

@@ -285,21 +285,21 @@ def test_a_booking_lost_inside_a_larger_unit_of_work_leaves_the_callers_earlier_
 
 
 def test_a_ledger_that_disagrees_with_the_state_is_refused(db: Session, world: World) -> None:
-    """A pending booking billed twice (as a lost race once left one): approving it finds the ledger
-    holding two charges for one booking and refuses, writing nothing."""
+    """A pending request already billed (as a lost race could leave it): approving it bills it, finds
+    the ledger holding two charges for one booking and refuses, writing nothing."""
     needs_approval(db, world)
     booking = book(db, world)
-    usage = db.scalars(select(Charge).where(Charge.booking_id == booking.id)).one()
+    assert db.scalars(select(Charge).where(Charge.booking_id == booking.id)).all() == []
     db.add(
         Charge(
-            team_id=usage.team_id,
+            team_id=booking.team_id,
             booking_id=booking.id,
             kind=ChargeKind.USAGE,
-            amount_cny=usage.amount_cny,
-            minutes=usage.minutes,
-            free_minutes=usage.free_minutes,
-            month=usage.month,
-            resource_kind=usage.resource_kind,
+            amount_cny=booking.amount_cny,
+            minutes=int((booking.ends_at - booking.starts_at).total_seconds() // 60),
+            free_minutes=booking.free_minutes,
+            month=booking.starts_at.strftime("%Y-%m"),
+            resource_kind="equipment",
         )
     )
     db.commit()

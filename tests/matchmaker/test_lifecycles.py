@@ -69,7 +69,8 @@ def test_a_booking_is_billed_exactly_while_it_can_still_be_used_or_was_used() ->
         ("confirmed", (Decimal("800"), 120, 0), True),
         ("confirmed", (Decimal("1600"), 240, 0), False),  # billed twice
         ("confirmed", (Decimal(0), 0, 0), False),  # refunded but still holding the slot
-        ("pending", (Decimal("800"), 120, 0), True),
+        ("pending", (Decimal(0), 0, 0), True),
+        ("pending", (Decimal("800"), 120, 0), False),  # charged before the host approved
         ("cancelled", (Decimal(0), 0, 0), True),
         ("cancelled", (Decimal("800"), 120, 0), False),  # cancelled yet charged
         ("held", (Decimal(0), 0, 0), True),

@@ -433,6 +433,8 @@ class Rules(Answer):
     late_cancel_fee_percent: int
     checkin_grace_minutes: int
     open_to_other_spaces: bool
+    no_show_fee_percent: int
+    lost_access_effect: Literal["cancel", "flag"]
 
 
 class AvailabilityOut(Rules):

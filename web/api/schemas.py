@@ -413,6 +413,8 @@ class AvailabilityUpdate(Body):
     late_cancel_fee_percent: int | None = Field(default=None, ge=0, le=100)
     checkin_grace_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     open_to_other_spaces: bool | None = None
+    no_show_fee_percent: int | None = Field(default=None, ge=0, le=100)
+    lost_access_effect: Literal["cancel", "flag"] | None = None
 
 
 class CertificationIn(Body):

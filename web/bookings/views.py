@@ -56,7 +56,16 @@ def calendar(resource_id: int) -> Any:
     availability = booking_rules.availability_of(session, resource)
     zone = ZoneInfo(resource.space.timezone)
     view = "day" if request.args.get("view") == "day" else "week"
-    day = _day(request.args.get("date"), zone)
+    chosen = _chosen_slot(request.args.get("start"), request.args.get("end"))
+    if request.args.get("date"):
+        day = _day(request.args.get("date"), zone)
+    elif chosen is not None:
+        day = chosen[0].astimezone(zone).date()
+    else:
+        # Opened without a date: the week (or day) of the first time that can be booked, not a week
+        # already over or closed.
+        found = calendars.first_bookable(session, principal, resource_id)
+        day = found.astimezone(zone).date() if found else datetime.now(zone).date()
     first = day if view == "day" else slots.week_start(day)
     days = 1 if view == "day" else 7
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -83,7 +92,26 @@ def calendar(resource_id: int) -> Any:
         teams=teams,
         can_manage=can_run_resource(principal, resource_ref(resource)),
         grid=grid,
+        chosen=(
+            {"starts_at": chosen[0].isoformat(), "ends_at": chosen[1].isoformat()}
+            if chosen and start <= chosen[0] < chosen[1] <= end
+            else None
+        ),
     )
+
+
+def _chosen_slot(raw_start: str | None, raw_end: str | None) -> tuple[datetime, datetime] | None:
+    """The slot a link asks the calendar to open with selected (a suggestion's "Book" button), or
+    None: a selection that does not parse as two zoned times in order is simply not made."""
+    if not raw_start or not raw_end or len(raw_start) > 40 or len(raw_end) > 40:
+        return None
+    try:
+        start, end = datetime.fromisoformat(raw_start), datetime.fromisoformat(raw_end)
+    except ValueError:
+        return None
+    if start.tzinfo is None or end.tzinfo is None or end <= start or end - start > timedelta(days=31):
+        return None
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _grid(availability: Any, zone: ZoneInfo, days: list[date]) -> dict[str, Any]:

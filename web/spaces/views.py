@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from matchmaker.errors import Forbidden
 from matchmaker.operations import spaces as space_ops
 from matchmaker.permissions import can_edit_space
-from models import AdmissionStatus, Resource, Team
+from models import Resource
 from web.api import schemas
 from web.db import get_session
 from web.pages import form_to_model, render_form
@@ -31,13 +31,7 @@ def index() -> Any:
             .group_by(Resource.space_id)
         ).all()
     )
-    team_counts = dict(
-        session.execute(
-            select(Team.space_id, func.count(Team.id))
-            .where(Team.admission_status == AdmissionStatus.ADMITTED)
-            .group_by(Team.space_id)
-        ).all()
-    )
+    team_counts = space_ops.resident_team_counts(session)
     return render_template(
         "spaces/index.html",
         spaces=space_ops.list_spaces(session),

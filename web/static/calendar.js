@@ -18,6 +18,14 @@
 
   function classify(start) {
     var end = start + slotMs;
+    if (start < Date.now()) {
+      // Over, or already under way: shown as past (the team's own bookings still show as theirs) and
+      // never offered, since a booking cannot start in the past.
+      var ownPast = data.bookings.filter(function (b) {
+        return b.active && b.mine && overlaps(start, end, ms(b.starts_at), ms(b.ends_at));
+      })[0];
+      return ownPast ? { kind: "mine past", booking: ownPast } : { kind: "past" };
+    }
     var open = data.opening.some(function (o) { return ms(o.starts_at) <= start && end <= ms(o.ends_at); });
     if (!open) { return { kind: "closed" }; }
     var closedUnits = {};
@@ -40,7 +48,6 @@
     var free = data.rules.units - used;
     if (mine) { return { kind: "mine", booking: mine, free: free }; }
     if (free <= 0) { return { kind: "taken" }; }
-    if (end <= Date.now()) { return { kind: "closed" }; }
     return { kind: "free", free: free };
   }
 
@@ -52,7 +59,7 @@
       td.dataset.state = state.kind;
       var label = text[state.kind] || state.kind;
       if (state.kind === "free" && data.rules.units > 1) { label = state.free + " " + text.units_free; }
-      if (state.kind === "mine") { label = text.mine; }
+      if (state.booking) { label = text.mine; }
       if (selection && start >= selection.start && start < selection.end) { td.className += " selected"; }
       td.textContent = label;
       td.title = label;
@@ -190,6 +197,25 @@
     });
   }
 
+  function preselect() {
+    // Opened from a suggestion ("Book: free from ..."): its slot is selected, one click books it.
+    var chosen = JSON.parse(document.getElementById("calendar-chosen").textContent);
+    if (!chosen) { return; }
+    var start = ms(chosen.starts_at);
+    var end = ms(chosen.ends_at);
+    var covered = cells.filter(function (c) { var s = ms(c.dataset.start); return s >= start && s < end; });
+    var free = covered.length > 0 && covered.every(function (c) { return c.dataset.state === "free"; });
+    var column = covered.length ? covered[0].cellIndex : -1;
+    if (!free || covered.some(function (c) { return c.cellIndex !== column; })) { return; }
+    selection = { start: start, end: end, column: column };
+    document.getElementById("booking-panel").hidden = false;
+    document.getElementById("selection").textContent = text.selected + ": " + clock(start) + " – " + clock(end);
+    render();
+    covered[0].scrollIntoView({ block: "center" });
+    var bookNow = document.getElementById("book");
+    if (bookNow) { bookNow.focus(); }
+  }
+
   document.getElementById("slots").addEventListener("click", function (ev) {
     var td = ev.target.closest("td[data-start]");
     if (td) { choose(td); }
@@ -209,5 +235,6 @@
   });
   document.addEventListener("matchmaker:stale", function (ev) { ev.preventDefault(); refetch(); });
   render();
+  preselect();
   page.dataset.ready = "true";
 })();

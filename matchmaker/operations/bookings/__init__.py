@@ -26,7 +26,12 @@ from matchmaker.operations.bookings.changes import (
     sweep,
 )
 from matchmaker.operations.bookings.checks import ACTIVE_TEAM_STAGES, team_for_booking
-from matchmaker.operations.bookings.conflicts import SlotTaken, candidate_resources, substitutes
+from matchmaker.operations.bookings.conflicts import (
+    SlotTaken,
+    candidate_resources,
+    similar_resources,
+    substitutes,
+)
 from matchmaker.operations.bookings.ledger import LedgerDisagrees, QuotaExceeded, price_for
 from matchmaker.operations.bookings.output import booking_out, booking_private, payloads
 from matchmaker.operations.bookings.requests import (
@@ -73,6 +78,7 @@ __all__ = [
     "payloads",
     "price_for",
     "quote_booking",
+    "similar_resources",
     "substitutes",
     "sweep",
     "team_for_booking",

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from matchmaker import events, lifecycles, slots
+from matchmaker import booking_policy, events, lifecycles, slots
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from matchmaker.operations.booking_rules import (
     active_bookings,
@@ -43,6 +43,7 @@ from models import (
     Booking,
     BookingStatus,
     Certification,
+    ChargeKind,
     Interaction,
     InteractionKind,
     WaitlistEntry,
@@ -108,12 +109,14 @@ def _release(
     fee_percent: int = 0,
     **values: Any,
 ) -> None:
-    """Move an active booking to a final status, refund it, and offer the freed time to waiting teams."""
+    """Move an active booking to a final status, refund it (less the late or no-show fee when
+    ``fee_percent``), and offer the freed time to waiting teams."""
     was_held = booking.status is BookingStatus.HELD
     if status is BookingStatus.CANCELLED:
         values.update(cancelled_at=now, cancel_reason=reason or None)
     _change(session, booking, status, **values)
-    refund(session, booking, fee_percent=fee_percent, note=reason[:200])
+    fee_kind = ChargeKind.NO_SHOW_FEE if status is BookingStatus.NO_SHOW else ChargeKind.LATE_CANCEL_FEE
+    refund(session, booking, fee_percent=fee_percent, note=reason[:200], fee_kind=fee_kind)
     if was_held:
         for entry in session.scalars(
             select(WaitlistEntry).where(WaitlistEntry.offer_booking_id == booking.id)
@@ -239,6 +242,7 @@ def decide_booking(
             hold_expires_at=None,
             decided_by_id=principal.user_id,
         )
+        bill(session, booking, booking.team)  # a request is charged once the host approves it
         check_ledger(session, booking)
         session.flush()
         record_change(session, booking, "approved")
@@ -260,7 +264,7 @@ def accept_offer(
         raise Conflict("The offer has expired.", "该候补邀请已过期。", details={"booking_id": booking.id})
     resource = booking.resource
     availability = availability_of(session, resource)
-    check_certified(session, principal, resource, availability, now)
+    check_certified(session, principal, resource, availability, now, until=booking.ends_at)
     team = team_for_booking(session, principal, booking.team_id, lock=True)
     booked_by = principal.user_id or booking.booked_by_id
     if availability.requires_approval and not can_run_resource(principal, resource_ref(resource)):
@@ -281,13 +285,16 @@ def check_in(session: Session, principal: Principal, booking_id: int, now: datet
     now = now or utcnow()
     booking = get_booking(session, principal, booking_id, lock=True)
     lifecycles.check_booking_move(booking.status.value, lifecycles.CHECKED_IN)
-    grace = timedelta(minutes=availability_of(session, booking.resource).checkin_grace_minutes)
+    availability = availability_of(session, booking.resource)
+    grace = timedelta(minutes=availability.checkin_grace_minutes)
     if not booking.starts_at - CHECKIN_EARLY <= now <= booking.starts_at + grace:
         raise Conflict(
             "Check-in opens 15 minutes before the start and closes at the end of the grace period.",
             "签到时间为开始前 15 分钟至宽限期结束。",
             details={"starts_at": booking.starts_at.isoformat(), "grace_minutes": int(grace / slots.MINUTE)},
         )
+    # The certificate that allowed the booking must still hold for the use itself.
+    check_certified(session, principal, booking.resource, availability, now, until=booking.ends_at)
     _change(session, booking, BookingStatus.CHECKED_IN, checked_in_at=now)
     cert = session.scalar(
         select(Certification).where(
@@ -327,8 +334,7 @@ def check_out(
         ends_at=ends_at,
         blocked_until=blocked_until,
     )
-    checked_in = booking.checked_in_at or booking.starts_at
-    hours = max(0.0, (used_until - checked_in) / timedelta(hours=1))
+    hours = booking_policy.used_hours(booking.starts_at, booking.ends_at, booking.checked_in_at, used_until)
     session.add(
         Interaction(
             space_id=booking.resource.space_id,
@@ -336,7 +342,7 @@ def check_out(
             resource_id=booking.resource_id,
             kind=InteractionKind.BOOKING,
             occurred_at=now,
-            quantity=round(hours, 2),
+            quantity=hours,
             outcome="completed",
             detail={"booking_id": booking.id},
         )
@@ -377,10 +383,29 @@ def sweep(session: Session, now: datetime | None = None, *, resource_id: int | N
     for booking in session.scalars(query).all():
         try:
             if booking.status is BookingStatus.CONFIRMED:
-                grace = availability_of(session, booking.resource).checkin_grace_minutes
-                if booking.starts_at + timedelta(minutes=grace) > now:
+                availability = availability_of(session, booking.resource)
+                resource = booking.resource
+                if not booking_policy.released_as_no_show(
+                    resource.kind.value, resource.category, booking.starts_at, booking.ends_at
+                ):
+                    # A desk or a long booking stays the team's; once over, it counts as used.
+                    if booking.ends_at <= now:
+                        _change(session, booking, BookingStatus.COMPLETED)
+                        check_ledger(session, booking)
+                        session.flush()
+                        record_change(session, booking, "completed")
+                        released.append(booking)
                     continue
-                _release(session, booking, BookingStatus.NO_SHOW, now, reason="not checked in")
+                if booking.starts_at + timedelta(minutes=availability.checkin_grace_minutes) > now:
+                    continue
+                _release(
+                    session,
+                    booking,
+                    BookingStatus.NO_SHOW,
+                    now,
+                    reason="not checked in",
+                    fee_percent=availability.no_show_fee_percent,
+                )
             else:
                 _release(session, booking, BookingStatus.EXPIRED, now)
         except InvalidTransition:
@@ -457,3 +482,35 @@ def add_blackout(
             record_change(session, booking, "flagged")
     record_calendar(session, resource, "blackout_added", blackout_out(blackout))
     return blackout, touched
+
+
+# Bookings that can still be released before they start, when the right to hold them is lost.
+_RELEASABLE = (BookingStatus.HELD, BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+def settle_lost_access(
+    session: Session, where: Any, reason: str, now: datetime | None = None
+) -> list[Booking]:
+    """Handle the future bookings (matching ``where``) whose booker or team has lost the right to them,
+    as each resource's host chose: cancelled with a full refund (the freed time is offered to waiting
+    teams), or kept and flagged for the host. Returns the bookings it touched."""
+    now = now or utcnow()
+    query = (
+        select(Booking)
+        .where(where, Booking.status.in_(_RELEASABLE), Booking.starts_at > now)
+        .order_by(Booking.starts_at, Booking.id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    touched = []
+    for booking in session.scalars(query).all():
+        effect = availability_of(session, booking.resource).lost_access_effect
+        if effect is BlackoutEffect.CANCEL:
+            _release(session, booking, BookingStatus.CANCELLED, now, reason=reason)
+        else:
+            booking.flagged_reason = reason[:200]
+            session.flush()
+            record_change(session, booking, "flagged")
+        touched.append(booking)
+    return touched

@@ -104,7 +104,7 @@ def checked(
     team = team_for_booking(session, principal, request.team_id, lock=lock)
     check_space(team, resource, availability)
     if certified:
-        check_certified(session, principal, resource, availability, now)
+        check_certified(session, principal, resource, availability, now, until=request.ends_at)
     rules = rules_of(resource, availability)
     occ = occupancy(session, resource, rules, request.starts_at, request.ends_at)
     slots.check_request(rules, request.starts_at, request.ends_at, now, closures=occ.closures)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import slots
+from matchmaker import booking_policy, slots
 from matchmaker.errors import Conflict
 from matchmaker.operations.booking_rules import (
     BOOKABLE,
@@ -143,12 +143,9 @@ def substitutes(
     now: datetime,
     limit: int = 3,
 ) -> list[dict[str, Any]]:
-    """Other resources with all this one's capability tags, free at the same time, that the team may use."""
-    tag_ids = {t.id for t in resource.tags}
-    if not tag_ids:
-        return []
+    """Other resources alike in capability, free at the same time, that the team may use."""
     out = []
-    for other in candidate_resources(session, team, tag_ids, exclude=resource.id):
+    for other in similar_resources(session, team, resource):
         availability = availability_of(session, other)
         rules = rules_of(other, availability)
         occ = occupancy(session, other, rules, start, end)
@@ -167,10 +164,24 @@ def substitutes(
     return out
 
 
-def candidate_resources(
-    session: Session, team: Team, tag_ids: set[int], *, exclude: int | None = None
-) -> list[Resource]:
-    """Bookable resources having all the tags, in the team's space or open to other spaces."""
+def similar_resources(session: Session, team: Team, resource: Resource) -> list[Resource]:
+    """Resources of the same kind that can stand in for ``resource``, most alike first: their capability
+    tags overlap enough, a tag few resources carry counting more than a common one (see
+    ``booking_policy.capability_similarity``). Only those the team may book."""
+    wanted = {t.id for t in resource.tags}
+    if not wanted:
+        return []
+    pool = _bookable_for(session, team)
+    weights = booking_policy.tag_weights([{t.id for t in r.tags} for r in pool])
+    by_id = {r.id: r for r in pool if r.id != resource.id and r.kind is resource.kind}
+    ranked = booking_policy.rank_substitutes(
+        wanted, {rid: {t.id for t in r.tags} for rid, r in by_id.items()}, weights
+    )
+    return [by_id[rid] for rid, _score in ranked]
+
+
+def _bookable_for(session: Session, team: Team) -> list[Resource]:
+    """Bookable resources in the team's space or open to other spaces, with their tags."""
     query = (
         select(Resource)
         .outerjoin(Availability, Availability.resource_id == Resource.id)
@@ -182,6 +193,11 @@ def candidate_resources(
         .options(selectinload(Resource.tags), selectinload(Resource.space))
         .order_by(Resource.id)
     )
-    if exclude is not None:
-        query = query.where(Resource.id != exclude)
-    return [r for r in session.scalars(query) if tag_ids <= {t.id for t in r.tags}]
+    return list(session.scalars(query))
+
+
+def candidate_resources(
+    session: Session, team: Team, tag_ids: set[int], *, exclude: int | None = None
+) -> list[Resource]:
+    """Bookable resources having all the tags, in the team's space or open to other spaces."""
+    return [r for r in _bookable_for(session, team) if r.id != exclude and tag_ids <= {t.id for t in r.tags}]

@@ -207,7 +207,10 @@ def bill(
     session: Session, booking: Booking, team: Team, priced: tuple[pricing.Quote, str] | None = None
 ) -> None:
     """Write the booking's usage line, at the price ``priced`` already set on it in this transaction, or
-    priced now."""
+    priced now. A booking not billed in its status (a request waiting for the host, an offer) is
+    not charged yet: it is when it is approved or accepted."""
+    if booking.status.value not in lifecycles.BOOKING_BILLED:
+        return
     if priced is None:
         priced = price_for(session, team, booking.resource, booking.starts_at, booking.ends_at)
         booking.amount_cny, booking.free_minutes = priced[0].amount_cny, priced[0].free_minutes
@@ -228,8 +231,16 @@ def _net_charged(session: Session, booking: Booking) -> tuple[Decimal, int, int]
     return Decimal(charged[0]), int(charged[1]), int(charged[2])
 
 
-def refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: str = "") -> None:
-    """Give back what the booking was charged (its minutes too), less a late fee if any."""
+def refund(
+    session: Session,
+    booking: Booking,
+    *,
+    fee_percent: int = 0,
+    note: str = "",
+    fee_kind: ChargeKind = ChargeKind.LATE_CANCEL_FEE,
+) -> None:
+    """Give back what the booking was charged (its minutes too), less a fee if any: the late
+    cancellation's, or with ``fee_kind`` the no-show's."""
     amount, minutes, free = _net_charged(session, booking)
     if minutes == 0 and amount == 0:
         return
@@ -239,7 +250,7 @@ def refund(session: Session, booking: Booking, *, fee_percent: int = 0, note: st
     )
     fee = pricing.late_cancel_fee(booking.amount_cny if amount else Decimal(0), fee_percent)
     if fee_percent and fee > 0:
-        _charge(session, booking, ChargeKind.LATE_CANCEL_FEE, month, amount=fee, minutes=0, free=0, note=note)
+        _charge(session, booking, fee_kind, month, amount=fee, minutes=0, free=0, note=note)
 
 
 def check_ledger(session: Session, booking: Booking) -> None:

@@ -160,12 +160,12 @@ def create_series(
     resource, availability = bookable_with_rules(session, principal, request.resource_id)
     team = team_for_booking(session, principal, request.team_id, lock=True)
     check_space(team, resource, availability)
-    check_certified(session, principal, resource, availability, now)
     rules = rules_of(resource, availability)
     sweep(session, now, resource_id=resource.id)
     wanted = slots.repeat(
         request.starts_at, request.ends_at, rules.timezone, request.frequency, request.count
     )
+    check_certified(session, principal, resource, availability, now, until=wanted[-1][1])
     occ = occupancy(session, resource, rules, wanted[0][0], wanted[-1][1])
     clashes: list[dict[str, Any]] = []
     plan: list[tuple[datetime, datetime, list[int]]] = []
