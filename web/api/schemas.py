@@ -490,3 +490,13 @@ class RoundIn(Body):
     team_limit: int = Field(default=1, ge=1, le=20)
     load_penalty: float = Field(default=0.0, ge=0, le=10)
     min_fit: float = Field(default=0.0, ge=0, le=1)
+
+
+class PeriodParams(BaseModel):
+    """A report's local days, ``start`` to ``end`` inclusive (at most five years); by default the last
+    thirty days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Day | None = None
+    end: Day | None = None
