@@ -858,3 +858,105 @@ class FilingOut(Answer):
     fields: list[FilingFieldOut]
     missing: list[str] = Field(description="Profile answers still to fill in, by field key")
     name_check: NameCheckOut
+
+
+# Outcomes, events, the audit log and the evaluation report ------------------------------------------
+
+
+class OutcomeOut(Answer):
+    id: int
+    team_id: int
+    space_id: int
+    quarter: str = Field(description="e.g. 2026Q3")
+    revenue_band: Literal["none", "under_1m", "1m_10m", "10m_50m", "over_50m"]
+    employees: int
+    funding_raised_10k_cny: Amount
+    patents_applied: int
+    patents_granted: int
+    technical_results: int
+    results_transferred: int
+    status: Literal["submitted", "verified", "returned"]
+    verified_at: Timestamp | None
+    review_note: str
+
+
+class OutcomeList(Answer):
+    items: list[OutcomeOut]
+
+
+class EventOut(Answer):
+    id: int
+    space_id: int
+    kind: Literal["event", "training"]
+    title_zh: str
+    title_en: str
+    starts_at: Timestamp
+    ends_at: Timestamp
+    capacity: int | None
+    registered: int
+    attended: int
+
+
+class EventList(Answer):
+    items: list[EventOut]
+
+
+class RegistrationOut(Answer):
+    id: int
+    event_id: int
+    user_id: int
+    team_id: int | None
+    attended: bool
+
+
+class AuditEntryOut(Answer):
+    id: int
+    at: Timestamp
+    actor_id: int | None
+    actor_name: str | None
+    action: str
+    subject: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    detail: dict[str, Any]
+
+
+class AuditPage(Answer):
+    items: list[AuditEntryOut]
+    next_before_id: int | None = Field(description="Pass as before_id for older entries; null at the end")
+
+
+class EvaluationItemOut(Answer):
+    key: str
+    value: Any
+    evidence: list[dict[str, Any]]
+
+
+class SuccessCaseOut(Answer):
+    team_id: int
+    team_zh: str
+    team_en: str
+    strength: float
+    funding_raised_10k_cny: Amount
+    patents_granted: int
+    results_transferred: int
+    graduated: bool
+
+
+class SharedEquipmentOut(Answer):
+    available_hours: float
+    booked_hours: float
+    used_hours: float
+
+
+class EvaluationOut(Answer):
+    space_id: int
+    name_zh: str
+    name_en: str
+    period: PeriodOut
+    items: list[EvaluationItemOut]
+    shared_equipment: SharedEquipmentOut
+    unverified_outcomes: int = Field(
+        description="Quarterly figures still waiting for a manager (not counted)"
+    )
+    success_cases: list[SuccessCaseOut]
