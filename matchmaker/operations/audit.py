@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker.operations.utilization import managed_space
-from matchmaker.permissions import Principal
-from models import AuditEntry, User
+from matchmaker.errors import Forbidden, NotFound
+from matchmaker.permissions import Principal, can_see_cockpit
+from models import AuditEntry, Space, User
 
 PAGE = 100
 CSV_LIMIT = 50_000
@@ -71,7 +71,10 @@ def browse(
     session: Session, principal: Principal, space_id: int, wanted: AuditFilter, *, limit: int = PAGE
 ) -> list[dict[str, Any]]:
     """Newest first; ``before_id`` pages back through older entries."""
-    managed_space(session, principal, space_id)
+    if session.get(Space, space_id) is None:
+        raise NotFound("space", "空间", space_id)
+    if not can_see_cockpit(principal, space_id):
+        raise Forbidden("read this space's audit log", "查看该空间的操作日志")
     query = (
         select(AuditEntry, User.display_name)
         .outerjoin(User, User.id == AuditEntry.actor_id)

@@ -271,3 +271,92 @@ def test_success_cases_rank_by_strength_and_skip_teams_with_nothing_recorded() -
     found = [(r.team_id, s) for r, s in performance.success_cases(records)]
     assert found == [(5, 200.0), (1, 100.0), (2, 100.0), (3, 100.0), (6, 80.0)]
     assert OutcomeStatus.VERIFIED.value == "verified"
+
+
+def test_every_sensitive_change_leaves_an_audit_entry_with_before_and_after(
+    client: Client, world: World
+) -> None:
+    from tests.web.booking_support import next_week
+
+    client.login("manager@test.example")
+    base = f"/api/v1/resources/{world.equipment1.id}"
+    assert (
+        client.patch(
+            f"{base}/availability", json={"requires_approval": True}, headers=_csrf(client)
+        ).status_code
+        == 200
+    )
+    start = next_week(1, 10, weeks=3)
+    blackout = client.post(
+        f"{base}/blackouts",
+        json={
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "reason": "calibration",
+        },
+        headers=_csrf(client),
+    )
+    assert blackout.status_code == 201, blackout.get_data(as_text=True)
+    assert (
+        client.delete(f"/api/v1/blackouts/{blackout.get_json()['id']}", headers=_csrf(client)).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"{base}/certifications", json={"user_id": world.id("founder")}, headers=_csrf(client)
+        ).status_code
+        == 201
+    )
+    assert (
+        client.delete(f"{base}/certifications/{world.id('founder')}", headers=_csrf(client)).status_code
+        == 200
+    )
+    allowance = {"resource_kind": "equipment", "stage": "incubator", "free_hours_per_month": 10}
+    assert (
+        client.put(
+            f"/api/v1/spaces/{world.space1.id}/allowances", json=allowance, headers=_csrf(client)
+        ).status_code
+        == 200
+    )
+    client.login("founder@test.example")
+    later = next_week(2, 10, weeks=3)
+    booked = client.post(
+        "/api/v1/bookings",
+        json={
+            "team_id": world.team1.id,
+            "resource_id": world.equipment1.id,
+            "starts_at": later.isoformat(),
+            "ends_at": (later + timedelta(hours=1)).isoformat(),
+        },
+        headers=_csrf(client),
+    )
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    client.login("host@test.example")
+    decided = client.post(
+        f"/api/v1/bookings/{booked.get_json()['id']}/decision",
+        json={"approve": False, "note": "busy"},
+        headers=_csrf(client),
+    )
+    assert decided.status_code == 200
+    client.login("manager@test.example")
+    items = client.get(f"/api/v1/spaces/{world.space1.id}/audit").get_json()["items"]
+    found = {e["action"]: e for e in items}
+    assert list(reversed([e["action"] for e in items])) == [
+        "booking_rules_changed",
+        "blackout_added",
+        "blackout_removed",
+        "certificate_granted",
+        "certificate_revoked",
+        "allowance_set",
+        "booking_rejected",
+    ]
+    assert found["booking_rules_changed"]["before"] == {"requires_approval": False}
+    assert found["booking_rules_changed"]["after"] == {"requires_approval": True}
+    assert found["booking_rejected"]["before"] == {"status": "pending"}
+    assert found["booking_rejected"]["after"] == {"status": "rejected", "note": "busy"}
+    assert found["booking_rejected"]["actor_name"] == "Host"
+    assert (
+        found["allowance_set"]["before"] == {}
+        and found["allowance_set"]["after"]["free_hours_per_month"] == 10
+    )
+    assert found["certificate_revoked"]["detail"] == {"user_id": world.id("founder")}
