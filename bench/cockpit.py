@@ -1,7 +1,7 @@
 """Cockpit benchmark: the manager's page and its data API over a generated year of 200,000 bookings
 across two spaces, on SQLite and on PostgreSQL.
 
-Each space gets 40 bookable resources (30 instruments with two units, 4 pilot lines, 6 desks), 40
+Each space gets 40 bookable resources (30 instruments with three units, 4 pilot lines, 6 desks), 40
 teams with capability needs, blackouts and waits; then a year of bookings fills every unit's weekday
 opening hours with one-to-three-hour bookings of every outcome (seeded, so every run builds the same
 data; all of it is marked generated). Then a manager asks, one request after another, for the cockpit
@@ -110,7 +110,7 @@ def build(url: str, bookings: int, seed: int = 12) -> dict[str, Any]:
                     name_en=f"Resource {i}",
                     tags=[TAGS[i % 10]],
                 )
-                units = 2 if kind == "equipment" else 1
+                units = 3 if kind == "equipment" else 1
                 builders.get_or_create_availability(session, resource, units=units, weekly_hours=OFFICE_HOURS)
                 resources.append((resource, units))
             teams = []

@@ -6,6 +6,7 @@ a new source (mentor sessions, deals, fund deployments, task deliveries) is one 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -88,81 +89,152 @@ def _moment(session: Session, value: datetime) -> ColumnElement[datetime]:
     return literal(value, UTCDateTime())
 
 
+def _epoch(session: Session, column: Any) -> ColumnElement[Any]:
+    """Seconds since 1970 of a stored moment, computed by the database (SQLite keeps UTC text)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return func.unixepoch(column)
+    return func.julianday(column) * 86400.0
+
+
 def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     """``later − earlier`` in seconds, computed by the database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _least(session: Session, *values: Any) -> ColumnElement[Any]:
-    return func.least(*values) if session.get_bind().dialect.name == "postgresql" else func.min(*values)
-
-
-def _greatest(session: Session, *values: Any) -> ColumnElement[Any]:
-    return func.greatest(*values) if session.get_bind().dialect.name == "postgresql" else func.max(*values)
+    return _epoch(session, later) - _epoch(session, earlier)
 
 
 def _hour(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC hour a moment falls in. SQLite stores moments as UTC text ``YYYY-MM-DD HH:MM:SS``
+    (``models.base.UTCDateTime``), so the hour is its first 13 characters."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("hour", func.timezone("UTC", column))
-    return func.strftime("%Y-%m-%d %H:00:00", column)
+    return func.substr(column, 1, 13)
+
+
+def _utc_hour(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
 # Source: bookings ---------------------------------------------------------------------------------
 
 
-def _in_period(period: Period) -> ColumnElement[bool]:
-    return and_(
-        Booking.starts_at >= period.start - slots.MAX_BOOKING,
-        Booking.starts_at < period.end,
-        Booking.ends_at > period.start,
+@dataclass
+class _Sums:
+    booked_s: float = 0.0
+    used_s: float = 0.0
+    bookings: int = 0
+    due: int = 0
+    no_shows: int = 0
+    made: int = 0
+    late: int = 0
+
+
+def _used_range(
+    status: BookingStatus,
+    starts: datetime,
+    ends: datetime,
+    checked_in: datetime | None,
+    checked_out: datetime | None,
+) -> tuple[datetime, datetime] | None:
+    if status not in ATTENDED or checked_in is None:
+        return None
+    return checked_in, checked_out or ends
+
+
+def _clipped(lo: datetime, hi: datetime, period: Period) -> float:
+    return max(0.0, (min(hi, period.end) - max(lo, period.start)).total_seconds())
+
+
+def booking_sums(session: Session, space: Space, period: Period) -> dict[int, _Sums]:
+    """Per resource: one grouped scan of the bookings that start in the period (summed whole, by
+    status), then the few that cross the period's edges are clipped here, row by row."""
+    starts_inside = and_(Booking.starts_at >= period.start, Booking.starts_at < period.end)
+    duration = _seconds(session, Booking.ends_at, Booking.starts_at)
+    used = case(
+        (
+            and_(Booking.status.in_(ATTENDED), Booking.checked_in_at.is_not(None)),
+            _seconds(session, func.coalesce(Booking.checked_out_at, Booking.ends_at), Booking.checked_in_at),
+        ),
+        else_=0,
     )
+    now = min(utcnow(), period.end)
+    late = and_(
+        Booking.status == BookingStatus.CANCELLED,
+        Booking.cancelled_at.is_not(None),
+        _seconds(session, Booking.starts_at, Booking.cancelled_at)
+        < func.coalesce(Availability.free_cancel_hours, 24) * 3600,
+    )
+    rows = session.execute(
+        select(
+            Booking.resource_id,
+            Booking.status,
+            func.count(),
+            func.sum(duration),
+            func.sum(used),
+            func.sum(case((Booking.starts_at < _moment(session, now), 1), else_=0)),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .join(Resource, Resource.id == Booking.resource_id)
+        .outerjoin(Availability, Availability.resource_id == Booking.resource_id)
+        .where(Resource.space_id == space.id, starts_inside)
+        .group_by(Booking.resource_id, Booking.status)
+    )
+    sums: dict[int, _Sums] = {}
+    for rid, status, count, seconds, used_s, due, late_n in rows:
+        acc = sums.setdefault(rid, _Sums())
+        acc.made += int(count)
+        acc.late += int(late_n or 0)
+        if status in GRANTED:
+            acc.booked_s += float(seconds or 0)
+            acc.used_s += float(used_s or 0)
+            acc.bookings += int(count)
+            acc.due += int(due or 0)
+            if status is BookingStatus.NO_SHOW:
+                acc.no_shows += int(count)
+    # Bookings that cross an edge: their minutes outside the period do not count.
+    edges = session.execute(
+        select(
+            Booking.resource_id,
+            Booking.status,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.checked_in_at,
+            Booking.checked_out_at,
+        )
+        .join(Resource, Resource.id == Booking.resource_id)
+        .where(Resource.space_id == space.id, Booking.status.in_(GRANTED))
+        .where(
+            or_(
+                and_(
+                    Booking.starts_at >= period.start - slots.MAX_BOOKING,
+                    Booking.starts_at < period.start,
+                    Booking.ends_at > period.start,
+                ),
+                and_(
+                    Booking.starts_at >= period.end - slots.MAX_BOOKING,
+                    Booking.starts_at < period.end,
+                    Booking.ends_at > period.end,
+                ),
+            )
+        )
+    )
+    for rid, status, b_start, b_end, checked_in, checked_out in edges:
+        acc = sums.setdefault(rid, _Sums())
+        inside = period.start <= b_start < period.end
+        whole = (b_end - b_start).total_seconds() if inside else 0.0
+        acc.booked_s += _clipped(b_start, b_end, period) - whole
+        used_range = _used_range(status, b_start, b_end, checked_in, checked_out)
+        if used_range is not None:
+            used_whole = (used_range[1] - used_range[0]).total_seconds() if inside else 0.0
+            acc.used_s += _clipped(*used_range, period) - used_whole
+    return sums
 
 
 def booking_usages(session: Session, space: Space, period: Period) -> list[utilization.Usage]:
     """One row per bookable resource of the space, summed by the database, with its capacity."""
-    start, end = _moment(session, period.start), _moment(session, period.end)
-    now = _moment(session, min(utcnow(), period.end))
-    clipped = _seconds(
-        session, _least(session, Booking.ends_at, end), _greatest(session, Booking.starts_at, start)
-    )
-    granted = Booking.status.in_(GRANTED)
-    used_end = func.coalesce(Booking.checked_out_at, Booking.ends_at)
-    used = _seconds(
-        session,
-        _least(session, used_end, end),
-        _greatest(session, Booking.checked_in_at, start),
-    )
-    free_cancel = func.coalesce(Availability.free_cancel_hours, 24) * 3600
-    late = and_(
-        Booking.status == BookingStatus.CANCELLED,
-        Booking.cancelled_at.is_not(None),
-        _seconds(session, Booking.starts_at, Booking.cancelled_at) < free_cancel,
-    )
-    starts_inside = and_(Booking.starts_at >= start, Booking.starts_at < end)
-    sums = (
-        select(
-            Booking.resource_id,
-            func.sum(case((granted, clipped), else_=0)),
-            func.sum(
-                case(
-                    (and_(Booking.status.in_(ATTENDED), Booking.checked_in_at.is_not(None)), used),
-                    else_=0,
-                )
-            ),
-            func.sum(case((and_(granted, starts_inside), 1), else_=0)),
-            func.sum(case((and_(granted, starts_inside, Booking.starts_at < now), 1), else_=0)),
-            func.sum(case((and_(Booking.status == BookingStatus.NO_SHOW, starts_inside), 1), else_=0)),
-            func.sum(case((starts_inside, 1), else_=0)),
-            func.sum(case((and_(late, starts_inside), 1), else_=0)),
-        )
-        .join(Resource, Resource.id == Booking.resource_id)
-        .outerjoin(Availability, Availability.resource_id == Booking.resource_id)
-        .where(Resource.space_id == space.id, _in_period(period))
-        .group_by(Booking.resource_id)
-    )
-    by_resource = {row[0]: row[1:] for row in session.execute(sums)}
+    by_resource = booking_sums(session, space, period)
     resources = session.execute(
         select(Resource.id, Resource.kind, Resource.capacity, Availability.weekly_hours, Availability.units)
         .outerjoin(Availability, Availability.resource_id == Resource.id)
@@ -204,21 +276,20 @@ def booking_usages(session: Session, space: Space, period: Period) -> list[utili
             if key not in opening_cache:
                 opening_cache[key] = utilization.capacity(rules, period.start, period.end)
             cap = opening_cache[key]
-        sums_row = by_resource.get(rid, (0, 0, 0, 0, 0, 0, 0))
-        booked_s, used_s, count, due, no_shows, made, late_n = (v or 0 for v in sums_row)
+        acc = by_resource.get(rid, _Sums())
         out.append(
             utilization.Usage(
                 resource_id=rid,
                 kind=kind.value,
                 tags=tuple(tags.get(rid, ())),
                 capacity=cap,
-                booked_minutes=round(float(booked_s)) // 60,
-                used_minutes=round(float(used_s)) // 60,
-                bookings=int(count),
-                due=int(due),
-                no_shows=int(no_shows),
-                made=int(made),
-                late_cancellations=int(late_n),
+                booked_minutes=round(acc.booked_s) // 60,
+                used_minutes=round(acc.used_s) // 60,
+                bookings=acc.bookings,
+                due=acc.due,
+                no_shows=acc.no_shows,
+                made=acc.made,
+                late_cancellations=acc.late,
             )
         )
     return out
@@ -235,12 +306,7 @@ def hourly(session: Session, space: Space, period: Period) -> list[tuple[datetim
         .where(Booking.starts_at >= period.start, Booking.starts_at < period.end)
         .group_by(hour)
     )
-    out: list[tuple[datetime, int, float]] = []
-    for moment, count, minutes in rows:
-        when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-        out.append((when, int(count), float(minutes or 0)))
-    return out
+    return [(_utc_hour(moment), int(count), float(minutes or 0)) for moment, count, minutes in rows]
 
 
 # Source: teams ------------------------------------------------------------------------------------

@@ -21,6 +21,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bookings_cockpit",
+            [
+                "resource_id",
+                "starts_at",
+                "ends_at",
+                "status",
+                "checked_in_at",
+                "checked_out_at",
+                "cancelled_at",
+            ],
+            unique=False,
+        )
     op.create_table(
         "space_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -144,6 +158,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_index("ix_bookings_cockpit")
     with op.batch_alter_table("team_outcomes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_team_outcomes_team_id"))
         batch_op.drop_index("ix_team_outcomes_space_quarter")
