@@ -113,12 +113,19 @@ def _overlap_minutes(a: Sequence[tuple[datetime, datetime]], b: Sequence[tuple[d
 
 
 def capacity(
-    rules: slots.Rules, start: datetime, end: datetime, closures: Sequence[slots.Closure] = ()
+    rules: slots.Rules,
+    start: datetime,
+    end: datetime,
+    closures: Sequence[slots.Closure] = (),
+    *,
+    opening: Sequence[tuple[datetime, datetime]] | None = None,
 ) -> Capacity:
     """Open unit-minutes in [start, end): the opening hours on the space's wall clock times the units;
     a blackout takes away only the open time it covers, of its own unit or of every unit, and
-    overlapping blackouts are not counted twice."""
-    opening = slots.opening_intervals(rules, start, end)
+    overlapping blackouts are not counted twice. ``opening``: the rules' opening intervals over
+    [start, end) when the caller already has them (resources with the same hours share them)."""
+    if opening is None:
+        opening = slots.opening_intervals(rules, start, end)
     open_once = sum(_minutes(e - s) for s, e in opening)
     lost = 0
     for unit in range(1, rules.units + 1):

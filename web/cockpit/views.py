@@ -31,18 +31,24 @@ def _args() -> dict[str, str]:
 CHARTS = ("daily", "heatmap", "funnel", "resources")
 
 
-def _report(space_id: int) -> tuple[Any, utilization.Period, dict[str, Any]]:
-    session = get_session()
+def _space_and_period(space_id: int) -> tuple[Any, utilization.Period]:
     query = schemas.PeriodParams.model_validate(_args())
-    space = utilization.managed_space(session, current_principal(), space_id)
-    period = utilization.period_of(space, query.start, query.end)
-    return space, period, utilization.space_utilization(session, current_principal(), space_id, period)
+    space = utilization.managed_space(get_session(), current_principal(), space_id)
+    return space, utilization.period_of(space, query.start, query.end)
+
+
+def _report(space_id: int, *, hourly_figures: bool = True) -> tuple[Any, utilization.Period, dict[str, Any]]:
+    space, period = _space_and_period(space_id)
+    found = utilization.space_utilization(
+        get_session(), current_principal(), space_id, period, hourly_figures=hourly_figures
+    )
+    return space, period, found
 
 
 @bp.get("/spaces/<int:space_id>/cockpit")
 @login_required
 def show(space_id: int) -> Any:
-    space, period, report = _report(space_id)
+    space, period, report = _report(space_id, hourly_figures=False)
     demand = utilization.unmet_demand(get_session(), current_principal(), space_id, period)
     return render_template(
         "cockpit/show.html", space=space, period=period, report=report, demand=demand, charts=CHARTS
@@ -53,7 +59,7 @@ def show(space_id: int) -> Any:
 @login_required
 def figures(space_id: int) -> Any:
     """The headline figures alone, as the page draws them: fetched again when a booking changes."""
-    space, period, report = _report(space_id)
+    space, period, report = _report(space_id, hourly_figures=False)
     return render_template("cockpit/_figures.html", space=space, period=period, report=report)
 
 
@@ -115,15 +121,6 @@ def filing_workbook(space_id: int) -> Any:
     )
 
 
-def chart_titles() -> dict[str, str]:
-    return {
-        "daily": _("Booked hours per day"),
-        "heatmap": _("Bookings by weekday and hour"),
-        "funnel": _("Teams along the incubation chain"),
-        "resources": _("Utilization per resource"),
-    }
-
-
 # The evaluation report ---------------------------------------------------------------------------------
 
 REPORT_CSS = Path(__file__).resolve().parents[1] / "static" / "report.css"
@@ -148,15 +145,8 @@ def item_labels() -> dict[str, str]:
 
 
 def _evaluation(space_id: int) -> tuple[Any, dict[str, Any]]:
-    space, period, _report_ignored = _period_only(space_id)
-    found = performance.evaluation_report(get_session(), current_principal(), space_id, period)
-    return space, found
-
-
-def _period_only(space_id: int) -> tuple[Any, utilization.Period, None]:
-    query = schemas.PeriodParams.model_validate(_args())
-    space = utilization.managed_space(get_session(), current_principal(), space_id)
-    return space, utilization.period_of(space, query.start, query.end), None
+    space, period = _space_and_period(space_id)
+    return space, performance.evaluation_report(get_session(), current_principal(), space_id, period)
 
 
 @bp.get("/spaces/<int:space_id>/evaluation")
