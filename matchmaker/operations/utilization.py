@@ -46,6 +46,9 @@ GRANTED = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMP
 ATTENDED = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
 RESIDENT_STAGES = (Stage.NURSERY, Stage.INCUBATOR, Stage.ACCELERATOR)
 DEFAULT_PERIOD_DAYS = 30
+DEFAULT_FREE_CANCEL_HOURS = (
+    24  # what a resource nobody configured allows (booking_rules.default_availability)
+)
 
 
 def managed_space(session: Session, principal: Principal, space_id: int) -> Space:
@@ -148,6 +151,20 @@ def _clipped(lo: datetime, hi: datetime, period: Period) -> float:
     return max(0.0, (min(hi, period.end) - max(lo, period.start)).total_seconds())
 
 
+def _free_cancel_seconds(session: Session, space: Space) -> ColumnElement[Any]:
+    """Each resource's free-cancellation window in seconds, as a CASE over the booking's resource:
+    read once, so the scan of the bookings needs no join to the rules."""
+    rows = session.execute(
+        select(Availability.resource_id, Availability.free_cancel_hours)
+        .join(Resource, Resource.id == Availability.resource_id)
+        .where(Resource.space_id == space.id)
+    ).all()
+    default = DEFAULT_FREE_CANCEL_HOURS * 3600
+    if not rows:
+        return literal(default)
+    return case({rid: hours * 3600 for rid, hours in rows}, value=Booking.resource_id, else_=default)
+
+
 def booking_sums(session: Session, space: Space, period: Period) -> dict[int, _Sums]:
     """Per resource: one grouped scan of the bookings that start in the period (summed whole, by
     status), then the few that cross the period's edges are clipped here, row by row."""
@@ -164,8 +181,7 @@ def booking_sums(session: Session, space: Space, period: Period) -> dict[int, _S
     late = and_(
         Booking.status == BookingStatus.CANCELLED,
         Booking.cancelled_at.is_not(None),
-        _seconds(session, Booking.starts_at, Booking.cancelled_at)
-        < func.coalesce(Availability.free_cancel_hours, 24) * 3600,
+        _seconds(session, Booking.starts_at, Booking.cancelled_at) < _free_cancel_seconds(session, space),
     )
     rows = session.execute(
         select(
@@ -178,7 +194,6 @@ def booking_sums(session: Session, space: Space, period: Period) -> dict[int, _S
             func.sum(case((late, 1), else_=0)),
         )
         .join(Resource, Resource.id == Booking.resource_id)
-        .outerjoin(Availability, Availability.resource_id == Booking.resource_id)
         .where(Resource.space_id == space.id, starts_inside)
         .group_by(Booking.resource_id, Booking.status)
     )
