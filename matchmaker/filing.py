@@ -71,7 +71,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("resident_projects", "入驻项目数", "Resident projects", "platform"),
     Field("resident_enterprises", "入驻企业数", "Resident enterprises", "platform"),
-    Field("events_held", "举办创新创业活动次数", "Innovation and entrepreneurship events held", "profile"),
+    Field("events_held", "举办创新创业活动次数", "Innovation and entrepreneurship events held", "platform"),
     Field("online_platform", "是否建有线上服务平台", "Online service platform", "profile"),
     Field(
         "public_tech_platform",

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import filing
 from matchmaker.operations import spaces, utilization
 from matchmaker.permissions import Principal
+from models import EventKind, SpaceEvent
+from models.base import utcnow
 
 
 def filing_values(session: Session, space_id: int) -> dict[str, Any]:
     space = spaces.get_space(session, space_id)
     counts = spaces.filing_figures(session, space_id)
     funds = utilization.fund_size(session, space)
+    events_recorded = session.scalar(
+        select(func.count()).where(
+            SpaceEvent.space_id == space.id,
+            SpaceEvent.kind == EventKind.EVENT,
+            SpaceEvent.starts_at < utcnow(),
+        )
+    )
     return {
         "name": space.name_zh,
         "founded_on": space.founded_on.isoformat() if space.founded_on else None,
@@ -42,8 +52,8 @@ def filing_values(session: Session, space_id: int) -> dict[str, Any]:
         "angel_fund_10k_cny": funds["size_10k_cny"] if funds["funds"] else space.angel_fund_10k_cny,
         "resident_projects": counts["resident_projects"],
         "resident_enterprises": counts["resident_enterprises"],
-        # The profile's count until events are recorded on the platform.
-        "events_held": space.events_held,
+        # The events recorded on the platform, once there are any; the profile's count before that.
+        "events_held": events_recorded or space.events_held,
         "online_platform": {"name": space.online_platform_name or None},
         "public_tech_platform": space.public_tech_platform_name,
         "management_systems": {

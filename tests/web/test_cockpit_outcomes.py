@@ -173,8 +173,19 @@ def test_events_take_registrations_up_to_capacity_and_record_attendance(client: 
         headers=_csrf(client),
     ).get_json()
     assert (marked["registered"], marked["attended"]) == (2, 1)
+    filing = client.get(f"/api/v1/spaces/{world.space1.id}/filing").get_json()
+    assert {f["key"]: f["value"] for f in filing["fields"]}["events_held"] == 0  # a training is not an event
+    demo_day = {**body, "kind": "event", "title_zh": "路演", "title_en": "Demo day", "capacity": None}
+    assert (
+        client.post(
+            f"/api/v1/spaces/{world.space1.id}/events", json=demo_day, headers=_csrf(client)
+        ).status_code
+        == 201
+    )
+    filing = client.get(f"/api/v1/spaces/{world.space1.id}/filing").get_json()
+    assert {f["key"]: f["value"] for f in filing["fields"]}["events_held"] == 1
     listed = client.get(f"/api/v1/spaces/{world.space1.id}/events").get_json()["items"]
-    assert [(e["id"], e["attended"]) for e in listed] == [(event_id, 1)]
+    assert sorted((e["id"], e["attended"]) for e in listed)[0] == (event_id, 1)
     log = client.get(f"/api/v1/spaces/{world.space1.id}/audit?action=attendance_recorded").get_json()
     assert [(e["before"], e["after"]) for e in log["items"]] == [
         ({"attended": []}, {"attended": [world.id("founder")]})
