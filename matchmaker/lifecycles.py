@@ -14,6 +14,7 @@ from decimal import Decimal
 from matchmaker.errors import InvalidTransition
 from models.allocations import RoundStatus
 from models.bookings import BookingStatus, WaitlistStatus
+from models.outcomes import OutcomeStatus
 from models.teams import AdmissionStatus, Stage
 
 NURSERY, INCUBATOR, ACCELERATOR, GRADUATED, EXITED = (
@@ -291,5 +292,25 @@ def check_waitlist_move(current: str, target: str) -> None:
         raise InvalidTransition(
             "This waitlist entry can no longer change that way.",
             "该候补记录已不能如此变更。",
+            details={"status": current, "wanted": target},
+        )
+
+
+# A team's quarterly outcome: a manager verifies it or returns it with a note; a returned one is
+# corrected and submitted again. Verified figures are final.
+OUTCOME_TRANSITIONS: dict[str, frozenset[str]] = {
+    OutcomeStatus.SUBMITTED: frozenset(
+        {OutcomeStatus.VERIFIED, OutcomeStatus.RETURNED, OutcomeStatus.SUBMITTED}
+    ),
+    OutcomeStatus.RETURNED: frozenset({OutcomeStatus.SUBMITTED}),
+    OutcomeStatus.VERIFIED: frozenset(),
+}
+
+
+def check_outcome_move(current: str, target: str) -> None:
+    if target not in OUTCOME_TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(
+            "These figures have already been verified or returned.",
+            "该季度数据已核实或已退回。",
             details={"status": current, "wanted": target},
         )

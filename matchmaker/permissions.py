@@ -174,6 +174,11 @@ def can_set_allowances(p: Principal, space_id: int) -> bool:
     return p.is_manager_of(space_id)
 
 
+def can_see_cockpit(p: Principal, space_id: int) -> bool:
+    """Utilization, unmet demand, reports and the audit log of a space: its managers."""
+    return p.is_manager_of(space_id)
+
+
 def can_join_organization_room(p: Principal, space_id: int, organization_id: int) -> bool:
     return p.is_manager_of(space_id) or (space_id, organization_id) in p.organizations
 

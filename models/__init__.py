@@ -23,6 +23,7 @@ from models.bookings import (
 from models.interactions import Interaction, InteractionKind
 from models.jobs import JobRun, JobRunStatus
 from models.notifications import Notification, NotificationPreference
+from models.outcomes import EventKind, EventRegistration, OutcomeStatus, RevenueBand, SpaceEvent, TeamOutcome
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
 from models.spaces import EntityNature, Organization, OrganizationKind, Space
@@ -49,6 +50,8 @@ __all__ = [
     "Charge",
     "ChargeKind",
     "EntityNature",
+    "EventKind",
+    "EventRegistration",
     "IdempotencyRecord",
     "Interaction",
     "InteractionKind",
@@ -59,11 +62,14 @@ __all__ = [
     "NotificationPreference",
     "Organization",
     "OrganizationKind",
+    "OutcomeStatus",
     "Resource",
     "ResourceKind",
+    "RevenueBand",
     "Role",
     "RoundStatus",
     "Space",
+    "SpaceEvent",
     "Stage",
     "StageChange",
     "Tag",
@@ -71,6 +77,7 @@ __all__ = [
     "TaskStatus",
     "Team",
     "TeamMember",
+    "TeamOutcome",
     "TeamRole",
     "User",
     "WaitlistEntry",

@@ -88,6 +88,7 @@ def create_app(
     from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
     from web.home.views import bp as home_bp
+    from web.cockpit.views import bp as cockpit_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
@@ -103,6 +104,7 @@ def create_app(
         notifications_bp,
         home_bp,
         workbench_bp,
+        cockpit_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -393,5 +393,40 @@ def user_create(
         sys.exit(2)
 
 
+@main.group(help="Reports a space files.")
+def report() -> None:
+    pass
+
+
+@report.command("filing", help="The national basic information form (基础信息表) of a space as XLSX.")
+@click.option("--space", "space_slug", required=True, help="The space's slug.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The .xlsx file.")
+def report_filing(space_slug: str, out: Path) -> None:
+    from matchmaker.operations import audit, reports
+    from matchmaker.permissions import Principal
+
+    operator = Principal(is_admin=True)  # whoever runs the command line runs the deployment
+    factory = make_session_factory(make_engine(_database_url()))
+    with factory.begin() as session:
+        space = session.scalar(select(Space).where(Space.slug == space_slug))
+        if space is None:
+            raise click.BadParameter(f"no space with slug {space_slug!r}", param_hint="--space")
+        found = reports.filing_report(session, operator, space.id)
+        out.write_bytes(reports.filing_workbook(session, operator, space.id))
+        audit.record(
+            session,
+            operator,
+            space_id=space.id,
+            action="filing_exported",
+            subject=f"space:{space.id}",
+            via="command_line",
+        )
+    click.echo(f"Wrote {out}: {len(found['fields'])} fields of the form.")
+    if not found["name_check"]["ok"]:
+        click.echo(f"Name: {found['name_check']['message_en']}")
+    if found["missing"]:
+        click.echo(f"Still missing in the profile: {', '.join(found['missing'])}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

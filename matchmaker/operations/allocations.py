@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import allocation, events, lifecycles
 from matchmaker.errors import Forbidden, InvalidInput, NotFound
-from matchmaker.operations import matching
+from matchmaker.operations import audit, matching
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -203,6 +203,15 @@ def _decide(session: Session, principal: Principal, round_id: int, status: Round
 def publish_round(session: Session, principal: Principal, round_id: int) -> AllocationRound:
     """Tell every team that asked (assigned or not) and every assigned mentor."""
     found = _decide(session, principal, round_id, RoundStatus.PUBLISHED)
+    audit.record(
+        session,
+        principal,
+        space_id=found.space_id,
+        action="allocation_round_published",
+        subject=f"allocation_round:{found.id}",
+        before={"status": RoundStatus.DRAFT},
+        after={"status": found.status},
+    )
     members: dict[int, set[int]] = {}
     for tm in session.scalars(select(TeamMember).where(TeamMember.team_id.in_(found.team_ids))):
         members.setdefault(tm.team_id, set()).add(tm.user_id)
@@ -213,7 +222,17 @@ def publish_round(session: Session, principal: Principal, round_id: int) -> Allo
 
 
 def discard_round(session: Session, principal: Principal, round_id: int) -> AllocationRound:
-    return _decide(session, principal, round_id, RoundStatus.DISCARDED)
+    found = _decide(session, principal, round_id, RoundStatus.DISCARDED)
+    audit.record(
+        session,
+        principal,
+        space_id=found.space_id,
+        action="allocation_round_discarded",
+        subject=f"allocation_round:{found.id}",
+        before={"status": RoundStatus.DRAFT},
+        after={"status": found.status},
+    )
+    return found
 
 
 def round_out(found: AllocationRound, principal: Principal) -> dict[str, Any]:

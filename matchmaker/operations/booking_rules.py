@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matchmaker import booking_policy, events, rule_checks, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
+from matchmaker.operations import audit
 from matchmaker.operations.catalogue import get_resource, visible_resource
 from matchmaker.operations.catalogue import ref as resource_ref
 from matchmaker.permissions import (
@@ -141,6 +142,7 @@ def set_availability(
     if not resource.accepts_bookings:
         raise not_bookable(resource)
     current = availability_of(session, resource)
+    before = {name: getattr(current, name) for name in changes}
     if current not in session:
         session.add(current)
     for name, value in changes.items():
@@ -166,6 +168,15 @@ def set_availability(
     _check_together(current)
     session.flush()
     record_calendar(session, resource, "availability_changed", availability_out(current))
+    audit.record(
+        session,
+        principal,
+        space_id=resource.space_id,
+        action="booking_rules_changed",
+        subject=f"resource:{resource.id}",
+        before=before,
+        after={name: getattr(current, name) for name in changes},
+    )
     return current
 
 
@@ -384,6 +395,15 @@ def remove_blackout(
     blackout.removed_at = now
     session.flush()
     record_calendar(session, resource, "blackout_removed", blackout_out(blackout))
+    audit.record(
+        session,
+        principal,
+        space_id=resource.space_id,
+        action="blackout_removed",
+        subject=f"resource:{resource.id}",
+        before=blackout_out(blackout) | {"removed_at": None},
+        after={"removed_at": now},
+    )
     return blackout
 
 
@@ -423,6 +443,11 @@ def grant_certification(
             Certification.user_id == user_id, Certification.resource_id == resource.id
         )
     )
+    before = (
+        {}
+        if cert is None
+        else {"granted_at": cert.granted_at, "expires_at": cert.expires_at, "revoked_at": cert.revoked_at}
+    )
     if cert is None:
         cert = Certification(user_id=user_id, resource_id=resource.id, granted_by_id=principal.user_id)
         session.add(cert)
@@ -430,6 +455,16 @@ def grant_certification(
     cert.granted_at, cert.expires_at, cert.revoked_at, cert.last_used_at = now, expires_at, None, None
     session.flush()
     _record_certificate(session, "granted", cert, resource)
+    audit.record(
+        session,
+        principal,
+        space_id=resource.space_id,
+        action="certificate_granted",
+        subject=f"resource:{resource.id}",
+        before=before,
+        after={"granted_at": now, "expires_at": expires_at, "revoked_at": None},
+        user_id=user_id,
+    )
     return cert
 
 
@@ -448,6 +483,16 @@ def revoke_certification(
     cert.revoked_at = now
     session.flush()
     _record_certificate(session, "revoked", cert, resource)
+    audit.record(
+        session,
+        principal,
+        space_id=resource.space_id,
+        action="certificate_revoked",
+        subject=f"resource:{resource.id}",
+        before={"revoked_at": None},
+        after={"revoked_at": cert.revoked_at},
+        user_id=user_id,
+    )
     # Imported here: the booking operations build on this module.
     from matchmaker.operations.bookings.changes import settle_lost_access
 
@@ -516,6 +561,7 @@ def set_allowance(
             Allowance.space_id == space_id, Allowance.resource_kind == resource_kind, Allowance.stage == stage
         )
     )
+    before = {} if row is None else allowance_out(row)
     if row is None:
         row = Allowance(space_id=space_id, resource_kind=resource_kind, stage=stage)
         session.add(row)
@@ -525,6 +571,15 @@ def set_allowance(
         max_hours_per_month,
     )
     session.flush()
+    audit.record(
+        session,
+        principal,
+        space_id=space_id,
+        action="allowance_set",
+        subject=f"space:{space_id}",
+        before=before,
+        after=allowance_out(row),
+    )
     return row
 
 

@@ -202,6 +202,28 @@ ACTIONS: dict[str, tuple[Request, dict[str, int]]] = {
         ),
         {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
     ),
+    "read a space's utilization": (
+        lambda c, w: c.get(f"/api/v1/spaces/{w.space1.id}/utilization"),
+        {"admin": 200, "manager": 200, "anonymous": 401, "*": 403},
+    ),
+    "read a space's audit log": (
+        lambda c, w: c.get(f"/api/v1/spaces/{w.space1.id}/audit"),
+        {"admin": 200, "manager": 200, "anonymous": 401, "*": 403},
+    ),
+    "record an event of the space": (
+        lambda c, w: c.post(
+            f"/api/v1/spaces/{w.space1.id}/events",
+            json={
+                "kind": "event",
+                "title_zh": "路演",
+                "title_en": "Demo day",
+                "starts_at": "2026-06-01T09:00:00+08:00",
+                "ends_at": "2026-06-01T12:00:00+08:00",
+            },
+            headers=_csrf(c),
+        ),
+        {"admin": 201, "manager": 201, "anonymous": 401, "*": 403},
+    ),
 }
 ROLES = ("anonymous", *ROLE_NAMES)
 CASES = [(action, role) for action in ACTIONS for role in ROLES]

@@ -11,7 +11,7 @@ import pytest
 
 from matchmaker import lifecycles
 from matchmaker.operations import bookings as booking_ops
-from models import AdmissionStatus, BookingStatus, RoundStatus, Stage, WaitlistStatus
+from models import AdmissionStatus, BookingStatus, OutcomeStatus, RoundStatus, Stage, WaitlistStatus
 from seeds import bookings as seed_bookings
 from seeds import schema as seed_schema
 from web import labels
@@ -23,6 +23,7 @@ TABLES: list[tuple[type[enum.Enum], dict[str, frozenset[str]]]] = [
     (BookingStatus, lifecycles.BOOKING_TRANSITIONS),
     (WaitlistStatus, lifecycles.WAITLIST_TRANSITIONS),
     (RoundStatus, lifecycles.ROUND_TRANSITIONS),
+    (OutcomeStatus, lifecycles.OUTCOME_TRANSITIONS),
 ]
 
 

@@ -721,3 +721,244 @@ class PreferenceOut(Answer):
 
 class Preferences(Answer):
     preferences: list[PreferenceOut]
+
+
+# The cockpit: utilization, unmet demand and the filing form ----------------------------------------
+
+Ratio = Annotated[float, Field(ge=0, description="A share: 0.25 is a quarter; above 1 when overbooked")]
+
+
+class PeriodOut(Answer):
+    start: Day
+    end: Day
+    starts_at: Timestamp
+    ends_at: Timestamp
+
+
+class FiguresOut(Answer):
+    resources: int
+    open_hours: float
+    blackout_hours: float
+    available_hours: float = Field(description="Open hours (times units) less blackout hours")
+    booked_hours: float
+    used_hours: float = Field(description="From check-in to check-out")
+    utilization: Ratio | None = Field(description="Booked ÷ available; null when nothing was open")
+    actual_use: Ratio | None = Field(description="Used ÷ booked")
+    no_show_rate: Ratio | None
+    late_cancellation_rate: Ratio | None
+    bookings: int
+
+
+class ResourceFiguresOut(FiguresOut):
+    id: int
+    name_zh: str
+    name_en: str
+    kind: Kind
+
+
+class LeastUsedOut(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+    utilization: Ratio
+
+
+class IdleTeamOut(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+    stage: Stage
+
+
+class DailyHoursOut(Answer):
+    day: Day
+    hours: float
+
+
+class MentorCapacityOut(Answer):
+    mentors: int
+    capacity_hours: float = Field(description="Monthly hours of the mentors' profiles over the period")
+
+
+class FundSizeOut(Answer):
+    funds: int
+    size_10k_cny: float
+
+
+class TaskCountsOut(Answer):
+    posted: int
+    awarded: int
+    closed: int
+
+
+class UtilizationOut(Answer):
+    space_id: int
+    timezone: str
+    period: PeriodOut
+    total: FiguresOut
+    by_kind: dict[str, FiguresOut]
+    by_tag: dict[str, FiguresOut]
+    resources: list[ResourceFiguresOut]
+    desk_occupancy: Ratio | None
+    pilot_line_occupancy: Ratio | None
+    heatmap: list[list[int]] = Field(
+        description="Bookings starting per local weekday (Monday first) and hour"
+    )
+    daily_booked_hours: list[DailyHoursOut]
+    least_used: list[LeastUsedOut]
+    idle_teams: list[IdleTeamOut] = Field(
+        description="Resident teams that booked nothing in the last 60 days"
+    )
+    stage_funnel: dict[str, int]
+    mentors: MentorCapacityOut
+    funds: FundSizeOut
+    tasks: TaskCountsOut
+
+
+class EvidenceOut(Answer):
+    kind: Literal["refused", "expired", "waitlist", "no_resource"]
+    team_id: int
+    resource_id: int | None
+    at: Timestamp | None
+
+
+class SuggestionOut(Answer):
+    tag: str
+    label_zh: str
+    label_en: str
+    action: Literal["add", "expand"]
+    teams: int
+    counts: dict[str, int]
+    evidence: list[EvidenceOut]
+
+
+class UnmetDemandOut(Answer):
+    space_id: int
+    period: PeriodOut
+    totals: dict[str, int]
+    suggestions: list[SuggestionOut]
+
+
+class FilingFieldOut(Answer):
+    key: str
+    label_zh: str
+    label_en: str
+    source: Literal["profile", "platform"]
+    value: Any
+
+
+class NameCheckOut(Answer):
+    ok: bool
+    niche: str | None
+    message_zh: str
+    message_en: str
+
+
+class FilingOut(Answer):
+    space_id: int
+    slug: str
+    fields: list[FilingFieldOut]
+    missing: list[str] = Field(description="Profile answers still to fill in, by field key")
+    name_check: NameCheckOut
+
+
+# Outcomes, events, the audit log and the evaluation report ------------------------------------------
+
+
+class OutcomeOut(Answer):
+    id: int
+    team_id: int
+    space_id: int
+    quarter: str = Field(description="e.g. 2026Q3")
+    revenue_band: Literal["none", "under_1m", "1m_10m", "10m_50m", "over_50m"]
+    employees: int
+    funding_raised_10k_cny: Amount
+    patents_applied: int
+    patents_granted: int
+    technical_results: int
+    results_transferred: int
+    status: Literal["submitted", "verified", "returned"]
+    verified_at: Timestamp | None
+    review_note: str
+
+
+class OutcomeList(Answer):
+    items: list[OutcomeOut]
+
+
+class EventOut(Answer):
+    id: int
+    space_id: int
+    kind: Literal["event", "training"]
+    title_zh: str
+    title_en: str
+    starts_at: Timestamp
+    ends_at: Timestamp
+    capacity: int | None
+    registered: int
+    attended: int
+
+
+class EventList(Answer):
+    items: list[EventOut]
+
+
+class RegistrationOut(Answer):
+    id: int
+    event_id: int
+    user_id: int
+    team_id: int | None
+    attended: bool
+
+
+class AuditEntryOut(Answer):
+    id: int
+    at: Timestamp
+    actor_id: int | None
+    actor_name: str | None
+    action: str
+    subject: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    detail: dict[str, Any]
+
+
+class AuditPage(Answer):
+    items: list[AuditEntryOut]
+    next_before_id: int | None = Field(description="Pass as before_id for older entries; null at the end")
+
+
+class EvaluationItemOut(Answer):
+    key: str
+    value: Any
+    evidence: list[dict[str, Any]]
+
+
+class SuccessCaseOut(Answer):
+    team_id: int
+    team_zh: str
+    team_en: str
+    strength: float
+    funding_raised_10k_cny: Amount
+    patents_granted: int
+    results_transferred: int
+    graduated: bool
+
+
+class SharedEquipmentOut(Answer):
+    available_hours: float
+    booked_hours: float
+    used_hours: float
+
+
+class EvaluationOut(Answer):
+    space_id: int
+    name_zh: str
+    name_en: str
+    period: PeriodOut
+    items: list[EvaluationItemOut]
+    shared_equipment: SharedEquipmentOut
+    unverified_outcomes: int = Field(
+        description="Quarterly figures still waiting for a manager (not counted)"
+    )
+    success_cases: list[SuccessCaseOut]

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from matchmaker.catalogue import CONTROL
 from matchmaker.errors import InvalidInput
+from models.outcomes import RevenueBand
 from models.spaces import EntityNature
 
 
@@ -492,3 +493,73 @@ class RoundIn(Body):
     team_limit: int = Field(default=1, ge=1, le=20)
     load_penalty: float = Field(default=0.0, ge=0, le=10)
     min_fit: float = Field(default=0.0, ge=0, le=1)
+
+
+class PeriodParams(BaseModel):
+    """A report's local days, ``start`` to ``end`` inclusive (at most five years); by default the last
+    thirty days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Day | None = None
+    end: Day | None = None
+
+
+Count = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class OutcomeIn(Body):
+    """A team's operating data for one quarter."""
+
+    year: Annotated[int, Field(ge=2000, le=LAST_YEAR)]
+    quarter: Annotated[int, Field(ge=1, le=4)]
+    revenue_band: RevenueBand
+    employees: Count = 0
+    funding_raised_10k_cny: Money = Decimal(0)
+    patents_applied: Count = 0
+    patents_granted: Count = 0
+    technical_results: Count = 0
+    results_transferred: Count = 0
+
+
+class OutcomeReviewIn(Body):
+    decision: Literal["verified", "returned"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), Printable] = ""
+
+
+class OutcomeListParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["submitted", "verified", "returned"] | None = None
+    start: Day | None = None
+    end: Day | None = None
+
+
+class EventIn(Body):
+    kind: Literal["event", "training"]
+    title_zh: Short
+    title_en: Short
+    starts_at: Moment
+    ends_at: Moment
+    capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class RegistrationIn(Body):
+    team_id: Id | None = None
+
+
+class AttendanceIn(Body):
+    user_ids: list[Id] = Field(max_length=10_000)
+
+
+class AuditParams(BaseModel):
+    """Filters of the audit log; ``before_id`` pages back from the oldest entry seen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")] | None = None
+    actor_id: Id | None = None
+    subject: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}:[0-9]{1,10}$")] | None = None
+    start: Day | None = None
+    end: Day | None = None
+    before_id: Id | None = None

@@ -62,6 +62,7 @@ def menu_for(session: Session, principal: Principal, spaces: list[Space]) -> lis
                         (str(_l("Workbench")), url_for("workbench.space", space_id=space.id)),
                         (str(_l("Review")), url_for("teams.review_list", space_id=space.id)),
                         (str(_l("Allocation rounds")), url_for("allocations.index", space_id=space.id)),
+                        (str(_l("Cockpit")), url_for("cockpit.show", space_id=space.id)),
                     ],
                 )
             )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import booking_policy, events, lifecycles, slots
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from matchmaker.operations import audit
 from matchmaker.operations.booking_rules import (
     active_bookings,
     availability_of,
@@ -234,6 +235,7 @@ def decide_booking(
     booking = get_booking(session, principal, booking_id, lock=True)
     if not can_run_resource(principal, resource_ref(booking.resource)):
         raise Forbidden("approve bookings of this resource", "审批该资源的预约")
+    before = {"status": booking.status}
     if approve:
         _change(
             session,
@@ -248,6 +250,15 @@ def decide_booking(
         record_change(session, booking, "approved")
     else:
         _release(session, booking, BookingStatus.REJECTED, now, reason=note, decided_by_id=principal.user_id)
+    audit.record(
+        session,
+        principal,
+        space_id=booking.resource.space_id,
+        action="booking_approved" if approve else "booking_rejected",
+        subject=f"booking:{booking.id}",
+        before=before,
+        after={"status": booking.status, "note": note},
+    )
     return booking
 
 
@@ -456,6 +467,21 @@ def add_blackout(
     )
     session.add(blackout)
     session.flush()
+    audit.record(
+        session,
+        principal,
+        space_id=resource.space_id,
+        action="blackout_added",
+        subject=f"resource:{resource.id}",
+        after={
+            "blackout_id": blackout.id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "unit": unit,
+            "reason": reason,
+            "effect": effect,
+        },
+    )
     touched = [
         b
         for b in active_bookings(session, [resource.id], starts_at, ends_at)
