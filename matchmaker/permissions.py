@@ -39,6 +39,10 @@ class Principal:
     def is_staff_in(self, space_id: int) -> bool:
         return any((space_id, r) in self.roles for r in STAFF_ROLES)
 
+    def has_team_in(self, space_id: int) -> bool:
+        """A member of any team of the space, applicants included."""
+        return any(s == space_id for s, _ in self.teams.values())
+
     def is_resident_in(self, space_id: int) -> bool:
         return space_id in self.residencies
 

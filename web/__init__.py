@@ -87,8 +87,8 @@ def create_app(
     from web.auth.views import bp as auth_bp
     from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
-    from web.home.views import bp as home_bp
     from web.cockpit.views import bp as cockpit_bp
+    from web.home.views import bp as home_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp

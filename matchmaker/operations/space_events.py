@@ -94,7 +94,7 @@ def register(
     if event is None:
         raise NotFound("event", "活动", event_id)
     if not (
-        principal.is_founder_in(event.space_id) or principal.is_staff_in(event.space_id) or principal.is_admin
+        principal.has_team_in(event.space_id) or principal.is_staff_in(event.space_id) or principal.is_admin
     ):
         raise Forbidden("register for this space's events", "报名该空间的活动")
     if team_id is not None and principal.teams.get(team_id, (None,))[0] != event.space_id:
@@ -156,7 +156,7 @@ def record_attendance(
 
 
 def list_events(session: Session, principal: Principal, space_id: int) -> list[dict[str, Any]]:
-    if not (principal.is_founder_in(space_id) or principal.is_staff_in(space_id) or principal.is_admin):
+    if not (principal.has_team_in(space_id) or principal.is_staff_in(space_id) or principal.is_admin):
         raise Forbidden("see this space's events", "查看该空间的活动")
     events = list(
         session.scalars(
