@@ -16,7 +16,8 @@ from matchmaker.operations import catalogue as catalogue_ops
 from matchmaker.operations import teams as teams_ops
 from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
 from matchmaker.ranking import TRAINED, Ranker, Reason, Signals, load_latest_model
-from models import AdmissionStatus, Interaction, Resource, Tag, Team
+from models import AdmissionStatus, Interaction, Resource, Tag, Task, TaskStatus, Team
+from models.resources import ResourceKind
 
 
 def team_key(team_id: int) -> str:
@@ -25,6 +26,14 @@ def team_key(team_id: int) -> str:
 
 def resource_key(resource_id: int) -> str:
     return f"resource:{resource_id}"
+
+
+def task_key(task_id: int) -> str:
+    return f"task:{task_id}"
+
+
+# Resources are one kind of ranked item, tasks (kind "task") the other: a list of resources asks for these.
+RESOURCE_KINDS = tuple(k.value for k in ResourceKind)
 
 
 def dataset_from_db(session: Session) -> Dataset:
@@ -76,13 +85,27 @@ def dataset_from_db(session: Session) -> Dataset:
         resources[resource_key(r.id)] = Entity(
             resource_key(r.id), text, frozenset(x.slug for x in r.tags), r.kind.value, meta
         )
-    events = []
-    for i in session.scalars(
-        select(Interaction)
-        .where(Interaction.resource_id.is_not(None))
-        .order_by(Interaction.occurred_at, Interaction.id)
+    # A host's published tasks are ranked items too (kind "task"), with their bids, awards, deliveries
+    # and ratings as the interactions.
+    for task in session.scalars(
+        select(Task).where(Task.status != TaskStatus.DRAFT).options(selectinload(Task.tags))
     ):
-        team, resource = team_key(i.team_id), resource_key(i.resource_id or 0)
+        text = "\n".join(
+            [task.title_zh, task.title_en, task.description_zh, task.description_en]
+            + [task.deliverables_zh, task.deliverables_en]
+            + [terms[x.slug] for x in task.tags]
+        )
+        resources[task_key(task.id)] = Entity(
+            task_key(task.id),
+            text,
+            frozenset(x.slug for x in task.tags),
+            "task",
+            {"space": str(task.space_id)},
+        )
+    events = []
+    for i in session.scalars(select(Interaction).order_by(Interaction.occurred_at, Interaction.id)):
+        team = team_key(i.team_id)
+        resource = resource_key(i.resource_id) if i.resource_id is not None else task_key(i.task_id or 0)
         if team in teams and resource in resources:
             events.append(
                 Event(
@@ -132,11 +155,12 @@ class _RankerCache:
         ).one()
         resources = session.execute(select(func.count(Resource.id), func.max(Resource.updated_at))).one()
         teams = session.execute(select(func.count(Team.id), func.max(Team.updated_at))).one()
+        tasks = session.execute(select(func.count(Task.id), func.max(Task.updated_at))).one()
         models = (
             sorted(model_folder.glob("ranker-*.pkl"))[-1:] if model_folder and model_folder.exists() else []
         )
         bind = session.get_bind()
-        key = (id(bind), *state, *resources, *teams, *(str(m) for m in models))
+        key = (id(bind), *state, *resources, *teams, *tasks, *(str(m) for m in models))
         with self._lock:
             if key != self._key or self._ranker is None:
                 data = dataset_from_db(session)
@@ -154,6 +178,15 @@ _rankers = _RankerCache()
 def reset_ranker_cache() -> None:
     global _rankers
     _rankers = _RankerCache()
+
+
+def ranker_for(session: Session, model_folder: Path | None = None) -> Ranker:
+    """The ranker serving this state of the data (shared with the other use cases)."""
+    return _rankers.get(session, model_folder)
+
+
+def team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:
+    return _team_for_recommendations(session, principal, team_id)
 
 
 def _team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:
@@ -184,7 +217,7 @@ def recommend_for_team(
     team = _team_for_recommendations(session, principal, team_id)
     ranker = _rankers.get(session, model_folder)
     # Exposure-capped: popular resources cannot take every team's list (see matchmaker.exposure).
-    found = ranker.recommend(team_key(team.id), kinds=kinds, k=k, fair=True)
+    found = ranker.recommend(team_key(team.id), kinds=kinds or RESOURCE_KINDS, k=k, fair=True)
     rows = {
         r.id: r
         for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))
