@@ -4,6 +4,7 @@ those two people can make at once lock the task (or milestone) row and read it a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -264,7 +265,7 @@ def post_task(session: Session, principal: Principal, spec: TaskSpec, now: datet
     task = Task(
         space_id=space.id,
         organization_id=org.id,
-        key=f"t{now:%Y%m%d%H%M%S%f}-{principal.user_id}",
+        key=f"task-{uuid.uuid4().hex}",  # posted tasks have no natural key; demo tasks do
         title_zh=spec.title_zh,
         title_en=spec.title_en,
         description_zh=spec.description_zh,

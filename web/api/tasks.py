@@ -411,7 +411,7 @@ def shortlist_bid(bid_id: int, body: schemas.ShortlistIn) -> Any:
     responses={409: "Already awarded, cancelled, or the bid no longer stands", 422: "Invalid milestones"},
     answer=answers.BidOut,
 )
-def award(task_id: int, body: schemas.AwardIn) -> Any:
+def award_task(task_id: int, body: schemas.AwardIn) -> Any:
     plan = [ops.MilestoneSpec(m.title, m.due_on, m.amount_cny) for m in body.milestones]
     return bid_out(ops.award(get_session(), current_principal(), task_id, body.bid_id, plan, now()))
 
@@ -428,7 +428,7 @@ def award(task_id: int, body: schemas.AwardIn) -> Any:
     responses={201: "Asked", 409: "The task takes no questions now"},
     answer=answers.QuestionOut,
 )
-def ask(task_id: int, body: schemas.QuestionIn) -> Any:
+def ask_question(task_id: int, body: schemas.QuestionIn) -> Any:
     principal = current_principal()
     asked = ops.ask(get_session(), principal, task_id, body.team_id, body.question, now())
     return question_out(asked, principal), 201
@@ -484,7 +484,7 @@ def list_milestones(task_id: int) -> Any:
     responses={409: "Already delivered or accepted"},
     answer=answers.MilestoneOut,
 )
-def deliver(milestone_id: int, body: schemas.DeliveryIn) -> Any:
+def deliver_milestone(milestone_id: int, body: schemas.DeliveryIn) -> Any:
     return milestone_out(ops.deliver(get_session(), current_principal(), milestone_id, body.note, now()))
 
 
@@ -497,7 +497,7 @@ def deliver(milestone_id: int, body: schemas.DeliveryIn) -> Any:
     responses={409: "Nothing delivered to review"},
     answer=answers.MilestoneOut,
 )
-def review(milestone_id: int, body: schemas.ReviewDeliveryIn) -> Any:
+def review_delivery(milestone_id: int, body: schemas.ReviewDeliveryIn) -> Any:
     found = ops.review(get_session(), current_principal(), milestone_id, body.accept, body.comment, now())
     return milestone_out(found)
 
@@ -510,7 +510,7 @@ def review(milestone_id: int, body: schemas.ReviewDeliveryIn) -> Any:
     responses={409: "Not accepted yet, or already paid"},
     answer=answers.MilestoneOut,
 )
-def mark_paid(milestone_id: int) -> Any:
+def mark_milestone_paid(milestone_id: int) -> Any:
     return milestone_out(ops.mark_paid(get_session(), current_principal(), milestone_id, now()))
 
 
@@ -523,7 +523,7 @@ def mark_paid(milestone_id: int) -> Any:
     responses={201: "Rated", 409: "Not completed, or already rated"},
     answer=answers.RatingOut,
 )
-def rate(task_id: int, body: schemas.RatingIn) -> Any:
+def rate_task(task_id: int, body: schemas.RatingIn) -> Any:
     found = ops.rate(
         get_session(), current_principal(), task_id, body.team_id, body.score, body.comment, now()
     )
