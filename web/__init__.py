@@ -80,6 +80,7 @@ def create_app(
     from web.catalogue.views import bp as catalogue_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
+    from web.tasks.views import bp as tasks_bp
     from web.teams.views import bp as teams_bp
 
     for blueprint in (
@@ -90,6 +91,7 @@ def create_app(
         bookings_bp,
         allocations_bp,
         notifications_bp,
+        tasks_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
