@@ -62,7 +62,8 @@ def test_post_bid_award_deliver_accept_from_the_pages(client: Client, world: Wor
     assert again.status_code == 409  # shown beside the page, nothing written
     board = client.get("/tasks?lang=zh&tag=machine-vision").get_data(as_text=True)
     assert "封装热仿真" in board
-    assert "我的投标" in client.get("/tasks/my-bids?lang=zh").get_data(as_text=True)
+    bids_page = client.get("/tasks/my-bids?lang=zh").get_data(as_text=True)
+    assert "封装热仿真" in bids_page and "已提交" in bids_page and "¥25,000" in bids_page
     logout(client)
 
     client.login("other_founder@test.example")
