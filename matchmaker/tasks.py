@@ -158,3 +158,49 @@ def changed_terms(before: Mapping[str, object], after: Mapping[str, object]) -> 
         return v.isoformat() if isinstance(v, date | datetime) else str(v) if isinstance(v, Decimal) else v
 
     return {k: [plain(before.get(k)), plain(v)] for k, v in after.items() if before.get(k) != v}
+
+
+# Attachments to bids: small files of a few document and image types, recognised by their first bytes
+# (never by the name or the type the sender claims).
+MAX_ATTACHMENT_BYTES = 1024 * 1024
+MAX_ATTACHMENTS_PER_BID = 5
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/zip"),  # also .docx, .xlsx, .pptx
+)
+
+
+def sniff(content: bytes) -> str | None:
+    """The media type the content's first bytes prove, or None for anything else."""
+    for magic, media_type in MAGIC:
+        if content.startswith(magic):
+            return media_type
+    return None
+
+
+def check_attachment(content: bytes, existing: int) -> str:
+    """The attachment's media type; refuses an empty, oversized or unrecognised file, or one too many."""
+    if existing >= MAX_ATTACHMENTS_PER_BID:
+        raise InvalidInput(
+            f"A bid takes at most {MAX_ATTACHMENTS_PER_BID} attachments.",
+            f"每份投标最多 {MAX_ATTACHMENTS_PER_BID} 个附件。",
+            details={"fields": {"attachment": "too_many"}},
+        )
+    if not content:
+        raise InvalidInput("The file is empty.", "文件为空。", details={"fields": {"attachment": "empty"}})
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            "Attachments are at most 1 MB.",
+            "附件不能超过 1 MB。",
+            details={"fields": {"attachment": "too_large"}},
+        )
+    media_type = sniff(content)
+    if media_type is None:
+        raise InvalidInput(
+            "Attach a PDF, PNG, JPEG or Office (zip) file.",
+            "附件须为 PDF、PNG、JPEG 或 Office（zip）文件。",
+            details={"fields": {"attachment": "wrong_type"}},
+        )
+    return media_type

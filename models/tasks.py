@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -271,3 +272,21 @@ class TaskRating(Base):
     comment: Mapped[text] = mapped_column(default="")
     rated_at: Mapped[datetime]
     generated: Mapped[bool] = mapped_column(default=False)
+
+
+class TaskAttachment(Base):
+    """A file a team attaches to its bid: small, of a checked type, kept in the database so that a
+    refused or rolled-back upload leaves nothing behind."""
+
+    __tablename__ = "task_attachments"
+    __table_args__ = (CheckConstraint("size <= 1048576", name="size_bounded"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("task_bids.id"), index=True)
+    filename: Mapped[str_200]
+    media_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]

@@ -4,6 +4,7 @@ those two people can make at once lock the task (or milestone) row and read it a
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from models import (
     PaymentStatus,
     Space,
     Task,
+    TaskAttachment,
     TaskBid,
     TaskInvitation,
     TaskMilestone,
@@ -718,6 +720,59 @@ def team_fits(
     wanted = {t.slug for t in task.tags}
     teams = session.scalars(select(Team).where(Team.id.in_(list(team_ids))).options(selectinload(Team.tags)))
     return {t.id: (len(wanted & {x.slug for x in t.tags}) / len(wanted) if wanted else 0.0) for t in teams}
+
+
+def attach(
+    session: Session, principal: Principal, bid_id: int, filename: str, content: bytes, now: datetime
+) -> TaskAttachment:
+    """Attach a file to one's own bid while bidding is open; its type is proven by its first bytes."""
+    bid, task = _own_bid(session, principal, bid_id)
+    _check_bidding_open(task, now)
+    if bid.status not in lifecycles.BID_EDITABLE:
+        lifecycles.check_bid_move(bid.status, BidStatus.SUBMITTED)
+    existing = session.scalar(
+        select(func.count()).select_from(TaskAttachment).where(TaskAttachment.bid_id == bid.id)
+    )
+    media_type = rules.check_attachment(content, int(existing or 0))
+    found = TaskAttachment(
+        bid_id=bid.id,
+        filename=filename,
+        media_type=media_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        uploaded_by_id=principal.user_id or 0,
+        uploaded_at=now,
+    )
+    session.add(found)
+    session.flush()
+    return found
+
+
+def attachments_of(session: Session, bid_ids: Sequence[int]) -> dict[int, list[TaskAttachment]]:
+    found: dict[int, list[TaskAttachment]] = {}
+    if bid_ids:
+        query = (
+            select(TaskAttachment).where(TaskAttachment.bid_id.in_(list(bid_ids))).order_by(TaskAttachment.id)
+        )
+        for a in session.scalars(query):
+            found.setdefault(a.bid_id, []).append(a)
+    return found
+
+
+def get_attachment(session: Session, principal: Principal, attachment_id: int) -> TaskAttachment:
+    """For the task's host and the bidding team only."""
+    found = session.get(TaskAttachment, attachment_id)
+    if found is None:
+        raise NotFound("attachment", "附件", attachment_id)
+    bid = _bid(session, found.bid_id)
+    try:
+        task = get_task(session, principal, bid.task_id)
+    except NotFound:
+        raise NotFound("attachment", "附件", attachment_id) from None
+    if bid.team_id not in principal.teams and not is_host(session, principal, task):
+        raise NotFound("attachment", "附件", attachment_id)
+    return found
 
 
 # Questions and answers ------------------------------------------------------------------------------

@@ -127,3 +127,25 @@ def test_a_confidential_task_page_asks_for_the_terms_first(client: Client, world
     client.form(f"/tasks/{task_id}/terms", {"team_id": str(world.team1.id)}, token_from=f"/tasks/{task_id}")
     page = client.get(f"/tasks/{task_id}?lang=zh").get_data(as_text=True)
     assert "仿真并给出散热方案" in page
+
+
+def test_a_bid_with_a_wrongly_typed_file_is_refused_whole(client: Client, world: World, db: Session) -> None:
+    import io
+
+    task_id = post_from_desk(client, world)
+    logout(client)
+    client.login("founder@test.example")
+    bid = {"team_id": str(world.team1.id), "approach": "方案", "price_cny": "20000", "timeline_days": "20"}
+    disguised = (io.BytesIO(b"MZ\x90\x00not a pdf"), "报价.pdf")
+    refused = client.form(
+        f"/tasks/{task_id}/bid", {**bid, "attachment": disguised}, token_from=f"/tasks/{task_id}"
+    )
+    assert refused.status_code == 422 and 'id="form-error"' in refused.get_data(as_text=True)
+    fresh(db)
+    assert db.scalar(select(TaskBid.id)) is None  # neither the bid nor the file
+    photo = (io.BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 500), "样品.jpg")
+    placed = client.form(
+        f"/tasks/{task_id}/bid", {**bid, "attachment": photo}, token_from=f"/tasks/{task_id}"
+    )
+    assert placed.status_code == 302
+    assert "样品.jpg" in client.get(f"/tasks/{task_id}").get_data(as_text=True)

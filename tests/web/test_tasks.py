@@ -257,7 +257,7 @@ def test_every_illegal_move_is_a_clear_409_and_changes_nothing(
     other = published(api, world, title_en="Second task")
     api["host"].post(f"/tasks/{other['id']}/cancel", {"reason": "budget_withdrawn", "comment": "预算调整"})
     late = api["founder"].post(f"/tasks/{other['id']}/bids", bid_body(world.team1.id))
-    assert late.status_code == 409
+    assert late.status_code == 409, late.json
     after_cancel = api["host"].post(f"/tasks/{other['id']}/award", {"bid_id": bid["id"]})
     assert after_cancel.status_code in (404, 409)  # that bid is not this task's; and the task is cancelled
     assert api["host"].post(f"/tasks/{other['id']}/cancel", {"reason": "no_bids"}).status_code == 409
@@ -578,3 +578,60 @@ def test_a_socket_client_sees_the_bid_count_change_when_another_team_bids(
         assert refused["ok"] is False  # the join is checked like the read
     finally:
         outsider.client.disconnect()
+
+
+def b64(content: bytes) -> str:
+    import base64
+
+    return base64.b64encode(content).decode()
+
+
+def test_attachments_are_bounded_typed_by_their_bytes_and_leave_nothing_on_refusal(
+    api: dict[str, Api], world: World, db: Session, client: Client, clock: FakeClock
+) -> None:
+    from models import TaskAttachment
+
+    task = published(api, world)
+    bid = api["founder"].post(f"/tasks/{task['id']}/bids", bid_body(world.team1.id)).json
+    pdf = b"%PDF-1.7\n" + b"x" * 2000
+    made = api["member"].post(
+        f"/bids/{bid['id']}/attachments", {"filename": "方案.pdf", "content_base64": b64(pdf)}
+    )
+    assert made.status_code == 201, made.json
+    assert made.json["media_type"] == "application/pdf" and made.json["size"] == len(pdf)
+    refusals = [
+        (
+            {"filename": "setup.pdf", "content_base64": b64(b"MZ\x90\x00" + b"\x00" * 100)},
+            "attachment",
+        ),  # an .exe
+        ({"filename": "big.pdf", "content_base64": b64(b"%PDF-" + b"0" * (1024 * 1024))}, "attachment"),
+        ({"filename": "empty.pdf", "content_base64": ""}, "attachment"),
+        ({"filename": "bad.pdf", "content_base64": "!!!"}, "content_base64"),
+    ]
+    for body, field in refusals:
+        answer = api["founder"].post(f"/bids/{bid['id']}/attachments", body)
+        assert answer.status_code == 422, answer.json
+        assert field in answer.json["error"]["details"]["fields"]
+    other = api["other_founder"].post(
+        f"/bids/{bid['id']}/attachments", {"filename": "x.pdf", "content_base64": b64(pdf)}
+    )
+    assert other.status_code == 404
+    fresh(db)
+    assert db.scalar(select(func.count()).select_from(TaskAttachment)) == 1
+    listed = api["host"].get(f"/tasks/{task['id']}/bids").json["items"][0]["attachments"]
+    assert [a["filename"] for a in listed] == ["方案.pdf"]
+
+    client.login("host@test.example")
+    download = client.get(f"/tasks/attachments/{made.json['id']}")
+    assert download.status_code == 200 and download.data == pdf
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    client.post("/logout", data={"csrf_token": client.csrf_token("/")})
+    client.login("other_founder@test.example")
+    assert client.get(f"/tasks/attachments/{made.json['id']}").status_code == 404
+    client.post("/logout", data={"csrf_token": client.csrf_token("/")})
+
+    clock.advance(8 * 24 * 3600)  # after the bid deadline
+    late = api["founder"].post(
+        f"/bids/{bid['id']}/attachments", {"filename": "late.pdf", "content_base64": b64(pdf)}
+    )
+    assert late.status_code == 409, late.json

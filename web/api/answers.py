@@ -782,6 +782,15 @@ class AcceptanceOut(Answer):
     accepted_at: Timestamp
 
 
+class AttachmentOut(Answer):
+    id: int
+    bid_id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
 class BidOut(Answer):
     id: int
     task_id: int
@@ -794,6 +803,7 @@ class BidOut(Answer):
     clarification_request: str
     awarded_at: Timestamp | None
     fit: float | None = None
+    attachments: list[AttachmentOut] = []
 
 
 class BidList(Answer):

@@ -630,3 +630,11 @@ class RatingIn(Body):
     team_id: Id
     score: int = Field(ge=1, le=5)
     comment: Long = ""
+
+
+class AttachmentIn(Body):
+    filename: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable
+    ]
+    # At most 1 MB once decoded.
+    content_base64: Annotated[str, StringConstraints(max_length=1_400_000, pattern=r"^[A-Za-z0-9+/=\s]*$")]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from flask import url_for
 
+from matchmaker.errors import InvalidInput
 from matchmaker.operations import tasks as ops
 from matchmaker.permissions import Principal
-from models import Task, TaskBid, TaskMilestone, TaskQuestion, TaskRating
+from models import Task, TaskAttachment, TaskBid, TaskMilestone, TaskQuestion, TaskRating
 from web.api import answers, route, schemas
 from web.clock import now
 from web.db import get_session
@@ -69,7 +72,20 @@ def task_out(task: Task, principal: Principal) -> dict[str, Any]:
     return out
 
 
-def bid_out(bid: TaskBid, fit: float | None = None) -> dict[str, Any]:
+def attachment_out(a: TaskAttachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "bid_id": a.bid_id,
+        "filename": a.filename,
+        "media_type": a.media_type,
+        "size": a.size,
+        "sha256": a.sha256,
+    }
+
+
+def bid_out(
+    bid: TaskBid, fit: float | None = None, attached: list[TaskAttachment] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": bid.id,
         "task_id": bid.task_id,
@@ -81,6 +97,7 @@ def bid_out(bid: TaskBid, fit: float | None = None) -> dict[str, Any]:
         "credentials": bid.credentials,
         "clarification_request": bid.clarification_request,
         "awarded_at": bid.awarded_at.isoformat() if bid.awarded_at else None,
+        "attachments": [attachment_out(a) for a in attached or []],
     }
     if fit is not None:
         out["fit"] = round(fit, 4)
@@ -356,11 +373,38 @@ def list_bids(task_id: int) -> Any:
         if ops.is_host(session, principal, task)
         else {}
     )
+    attached = ops.attachments_of(session, [b.id for b in found])
     return {
         "task_id": task.id,
         "bid_count": ops.bid_count(session, task.id),
-        "items": [bid_out(b, fits.get(b.team_id)) for b in found],
+        "items": [bid_out(b, fits.get(b.team_id), attached.get(b.id)) for b in found],
     }
+
+
+@route(
+    "/bids/<int:bid_id>/attachments",
+    "POST",
+    "Attach a file (PDF, PNG, JPEG or Office; at most 1 MB, base64) to one's bid before the bid deadline",
+    tag=TAG,
+    body=schemas.AttachmentIn,
+    responses={
+        201: "Attached",
+        409: "Bidding is closed",
+        422: "Empty, too large, of another type, or too many",
+    },
+    answer=answers.AttachmentOut,
+)
+def attach_to_bid(bid_id: int, body: schemas.AttachmentIn) -> Any:
+    try:
+        content = base64.b64decode("".join(body.content_base64.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(
+            "content_base64 is not valid base64.",
+            "content_base64 不是有效的 base64 编码。",
+            details={"fields": {"content_base64": "invalid_format"}},
+        ) from None
+    found = ops.attach(get_session(), current_principal(), bid_id, body.filename, content, now())
+    return attachment_out(found), 201
 
 
 @route(

@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker import lifecycles
+from matchmaker import tasks as rules
 from matchmaker.errors import InvalidInput, MatchmakerError
 from matchmaker.operations import tasks as ops
 from models import Organization, Space, Tag, Task, TaskBid, TaskStatus, Team
@@ -113,6 +115,7 @@ def _page(task_id: int, status: int = 200, error: MatchmakerError | None = None)
         "bid_count": ops.bid_count(session, task.id),
         "bids": bids,
         "fits": fits,
+        "attached": ops.attachments_of(session, [b.id for b in bids]),
         "my_teams": teams,
         "my_bid_team_ids": {b.team_id for b in bids if b.team_id in principal.teams},
         "questions": ops.questions(session, principal, task.id) if visible else [],
@@ -150,6 +153,31 @@ def _bid_in() -> schemas.BidIn:
     return form_to_model(schemas.BidIn)
 
 
+def _file() -> tuple[str, bytes] | None:
+    upload = request.files.get("attachment")
+    if upload is None or not upload.filename:
+        return None
+    # One byte more than allowed is enough to know the file is too large.
+    return upload.filename[:200], upload.stream.read(rules.MAX_ATTACHMENT_BYTES + 1)
+
+
+def _attach_file(bid_id: int, moment: datetime) -> Any:
+    given = _file()
+    if given is None:
+        raise InvalidInput("Choose a file.", "请选择文件。", details={"fields": {"attachment": "required"}})
+    return ops.attach(get_session(), current_principal(), bid_id, given[0], given[1], moment)
+
+
+def _place_bid_with_file(task_id: int, moment: datetime) -> Any:
+    bid = ops.place_bid(
+        get_session(), current_principal(), task_id, ops.BidSpec(**_bid_in().model_dump()), moment
+    )
+    given = _file()
+    if given is not None:
+        ops.attach(get_session(), current_principal(), bid.id, given[0], given[1], moment)
+    return bid
+
+
 def _act(task_id: int, action: str) -> Any:
     session, principal, moment = get_session(), current_principal(), now()
     actions: dict[str, Callable[[], Any]] = {
@@ -163,13 +191,8 @@ def _act(task_id: int, action: str) -> Any:
             moment,
         ),
         "terms": lambda: ops.accept_terms(session, principal, task_id, _id("team_id"), moment),
-        "bid": lambda: ops.place_bid(
-            session,
-            principal,
-            task_id,
-            ops.BidSpec(**_bid_in().model_dump()),
-            moment,
-        ),
+        "bid": lambda: _place_bid_with_file(task_id, moment),
+        "attach": lambda: _attach_file(_id("bid_id"), moment),
         "withdraw": lambda: ops.withdraw_bid(session, principal, _id("bid_id"), moment),
         "shortlist": lambda: ops.shortlist_bid(
             session, principal, _id("bid_id"), form_to_model(schemas.ShortlistIn).clarification
@@ -285,6 +308,17 @@ def desk() -> Any:
         all_tags=list(session.scalars(select(Tag).order_by(Tag.slug))),
         **_context(),
     )
+
+
+@bp.get("/tasks/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int) -> Any:
+    """A bid's file, for the task's host and the bidding team, always as a download."""
+    found = ops.get_attachment(get_session(), current_principal(), attachment_id)
+    response = Response(found.content, mimetype=found.media_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/tasks/my-bids")

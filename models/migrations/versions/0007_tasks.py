@@ -314,6 +314,29 @@ def upgrade() -> None:
             batch_op.f("fk_tasks_created_by_id_users"), "users", ["created_by_id"], ["id"]
         )
 
+    op.create_table(
+        "task_attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("bid_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=80), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=False),
+        sa.Column("uploaded_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("size <= 1048576", name=op.f("ck_task_attachments_size_bounded")),
+        sa.ForeignKeyConstraint(
+            ["bid_id"], ["task_bids.id"], name=op.f("fk_task_attachments_bid_id_task_bids")
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_id"], ["users.id"], name=op.f("fk_task_attachments_uploaded_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_attachments")),
+    )
+    with op.batch_alter_table("task_attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_task_attachments_bid_id"), ["bid_id"], unique=False)
+
     # The task vocabulary grows into the whole lifecycle; a task closed before is closed for bids.
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.alter_column(
@@ -413,6 +436,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("task_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_task_attachments_bid_id"))
+    op.drop_table("task_attachments")
 
     op.execute("DELETE FROM interactions WHERE kind IN ('task_delivery', 'task_rating')")
     with op.batch_alter_table("interactions", schema=None) as batch_op:
