@@ -366,49 +366,43 @@ def test_the_host_sees_fitting_teams_with_reasons(
     assert "task_recommended" in kinds_of(db, world.id("founder"))
 
 
-@pytest.mark.parametrize(
-    ("who", "change", "status", "field"),
-    [
-        (
-            "host",
-            {"publish": True, "bid_deadline": (START - timedelta(days=1)).isoformat()},
-            422,
-            "bid_deadline",
-        ),
-        (
-            "host",
-            {"delivery_deadline": (START + timedelta(days=3)).date().isoformat()},
-            422,
-            "delivery_deadline",
-        ),
-        ("host", {"reward_min_cny": "-1"}, 422, "reward_min_cny"),
-        ("host", {"reward_max_cny": "1000000000000"}, 422, "reward_max_cny"),
-        ("host", {"reward_min_cny": "200000"}, 422, "reward_min_cny"),
-        ("host", {"title_en": "x" * 201}, 422, "title_en"),
-        ("host", {"tags": ["no-such-tag"]}, 422, "tags"),
-        ("host", {"ip_terms": "custom"}, 422, "ip_terms_custom"),
-        ("host", {"confidential": True}, 422, "confidentiality_terms"),
-        ("host", {"visibility": "everyone"}, 422, "visibility"),
-        ("host2", {}, 403, None),
-        ("founder", {}, 403, None),
-        ("host", {"organization_id": 999999}, 422, "organization_id"),
-    ],
-)
+BAD_TASKS: list[tuple[str, dict[str, Any], int, str | None]] = [
+    (
+        "host",
+        {"publish": True, "bid_deadline": (START - timedelta(days=1)).isoformat()},
+        422,
+        "bid_deadline",
+    ),
+    (
+        "host",
+        {"delivery_deadline": (START + timedelta(days=3)).date().isoformat()},
+        422,
+        "delivery_deadline",
+    ),
+    ("host", {"reward_min_cny": "-1"}, 422, "reward_min_cny"),
+    ("host", {"reward_max_cny": "1000000000000"}, 422, "reward_max_cny"),
+    ("host", {"reward_min_cny": "200000"}, 422, "reward_min_cny"),
+    ("host", {"title_en": "x" * 201}, 422, "title_en"),
+    ("host", {"tags": ["no-such-tag"]}, 422, "tags"),
+    ("host", {"ip_terms": "custom"}, 422, "ip_terms_custom"),
+    ("host", {"confidential": True}, 422, "confidentiality_terms"),
+    ("host", {"visibility": "everyone"}, 422, "visibility"),
+    ("host2", {}, 403, None),
+    ("founder", {}, 403, None),
+    ("host", {"organization_id": 999999}, 422, "organization_id"),
+]
+
+
 def test_bad_tasks_are_refused_clearly_and_nothing_is_written(
-    api: dict[str, Api],
-    world: World,
-    db: Session,
-    who: str,
-    change: dict[str, Any],
-    status: int,
-    field: str | None,
+    api: dict[str, Api], world: World, db: Session
 ) -> None:
-    body = task_body(world)
-    body.update(change)
-    answer = api[who].post("/tasks", body)
-    assert answer.status_code == status, answer.json
-    if field is not None:
-        assert field in answer.json["error"]["details"]["fields"], answer.json
+    for who, change, status, field in BAD_TASKS:
+        body = task_body(world)
+        body.update(change)
+        answer = api[who].post("/tasks", body)
+        assert answer.status_code == status, (change, answer.json)
+        if field is not None:
+            assert field in answer.json["error"]["details"]["fields"], answer.json
     fresh(db)
     assert db.scalar(select(func.count()).select_from(Task)) == 0
 
