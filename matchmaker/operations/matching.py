@@ -17,7 +17,6 @@ from matchmaker.operations import teams as teams_ops
 from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
 from matchmaker.ranking import TRAINED, Ranker, Reason, Signals, load_latest_model
 from models import AdmissionStatus, Interaction, Resource, Tag, Task, TaskStatus, Team
-from models.resources import ResourceKind
 
 
 def team_key(team_id: int) -> str:
@@ -32,11 +31,7 @@ def task_key(task_id: int) -> str:
     return f"task:{task_id}"
 
 
-# Resources are one kind of ranked item, tasks (kind "task") the other: a list of resources asks for these.
-RESOURCE_KINDS = tuple(k.value for k in ResourceKind)
-
-
-def dataset_from_db(session: Session) -> Dataset:
+def dataset_from_db(session: Session, *, with_tasks: bool = False) -> Dataset:
     """Admitted teams, active resources and every team–resource interaction, with the facts the
     features use (space, stage, sought round and ask; a fund's rounds and ticket range). Each text
     carries its capability tags' Chinese and English terms, so the two languages meet."""
@@ -85,11 +80,15 @@ def dataset_from_db(session: Session) -> Dataset:
         resources[resource_key(r.id)] = Entity(
             resource_key(r.id), text, frozenset(x.slug for x in r.tags), r.kind.value, meta
         )
-    # A host's published tasks are ranked items too (kind "task"), with their bids, awards, deliveries
-    # and ratings as the interactions.
-    for task in session.scalars(
-        select(Task).where(Task.status != TaskStatus.DRAFT).options(selectinload(Task.tags))
-    ):
+    # With ``with_tasks``, a host's published tasks are ranked items too (kind "task"), with their bids,
+    # awards, deliveries and ratings as the interactions. They are kept out of the resources' ranker: a
+    # different kind of item with its own interactions would change which scorer serves resources.
+    tasks = (
+        session.scalars(select(Task).where(Task.status != TaskStatus.DRAFT).options(selectinload(Task.tags)))
+        if with_tasks
+        else ()
+    )
+    for task in tasks:
         text = "\n".join(
             [task.title_zh, task.title_en, task.description_zh, task.description_en]
             + [task.deliverables_zh, task.deliverables_en]
@@ -144,7 +143,8 @@ class TeamSuggestion:
 class _RankerCache:
     """One ranker per state of the data and of the saved models; rebuilt when either changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_tasks: bool = False) -> None:
+        self.with_tasks = with_tasks
         self._lock = threading.Lock()
         self._key: tuple[object, ...] | None = None
         self._ranker: Ranker | None = None
@@ -155,7 +155,11 @@ class _RankerCache:
         ).one()
         resources = session.execute(select(func.count(Resource.id), func.max(Resource.updated_at))).one()
         teams = session.execute(select(func.count(Team.id), func.max(Team.updated_at))).one()
-        tasks = session.execute(select(func.count(Task.id), func.max(Task.updated_at))).one()
+        tasks = (
+            session.execute(select(func.count(Task.id), func.max(Task.updated_at))).one()
+            if self.with_tasks
+            else ()
+        )
         models = (
             sorted(model_folder.glob("ranker-*.pkl"))[-1:] if model_folder and model_folder.exists() else []
         )
@@ -163,7 +167,7 @@ class _RankerCache:
         key = (id(bind), *state, *resources, *teams, *tasks, *(str(m) for m in models))
         with self._lock:
             if key != self._key or self._ranker is None:
-                data = dataset_from_db(session)
+                data = dataset_from_db(session, with_tasks=self.with_tasks)
                 loaded = load_latest_model(model_folder) if model_folder else None
                 labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
                 model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
@@ -173,16 +177,18 @@ class _RankerCache:
 
 
 _rankers = _RankerCache()
+_task_rankers = _RankerCache(with_tasks=True)
 
 
 def reset_ranker_cache() -> None:
-    global _rankers
+    global _rankers, _task_rankers
     _rankers = _RankerCache()
+    _task_rankers = _RankerCache(with_tasks=True)
 
 
-def ranker_for(session: Session, model_folder: Path | None = None) -> Ranker:
-    """The ranker serving this state of the data (shared with the other use cases)."""
-    return _rankers.get(session, model_folder)
+def ranker_for(session: Session, model_folder: Path | None = None, *, with_tasks: bool = False) -> Ranker:
+    """The ranker serving this state of the data; ``with_tasks``: the one that ranks tasks too."""
+    return (_task_rankers if with_tasks else _rankers).get(session, model_folder)
 
 
 def team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:
@@ -217,7 +223,7 @@ def recommend_for_team(
     team = _team_for_recommendations(session, principal, team_id)
     ranker = _rankers.get(session, model_folder)
     # Exposure-capped: popular resources cannot take every team's list (see matchmaker.exposure).
-    found = ranker.recommend(team_key(team.id), kinds=kinds or RESOURCE_KINDS, k=k, fair=True)
+    found = ranker.recommend(team_key(team.id), kinds=kinds, k=k, fair=True)
     rows = {
         r.id: r
         for r in session.scalars(select(Resource).where(Resource.id.in_([_id(x.resource) for x in found])))

@@ -32,7 +32,7 @@ def rank_teams(session: Session, task: Task, *, model_folder: Path | None = None
     interest in the task and the task's need for the team's capabilities), with its reasons."""
     from matchmaker.operations.tasks import TeamFit, ref
 
-    ranker = matching.ranker_for(session, model_folder)
+    ranker = matching.ranker_for(session, model_folder, with_tasks=True)
     found = ranker.teams_for(task_key(task.id), k=50)
     teams = {
         t.id: t for t in session.scalars(select(Team).where(Team.id.in_([_id(x.resource) for x in found])))
@@ -68,7 +68,7 @@ def tasks_for_team(
 ) -> list[tuple[Task, float, tuple[Reason, ...]]]:
     """A team's recommended open tasks (only tasks the team may see), best first, with reasons."""
     team = matching.team_for_recommendations(session, principal, team_id)
-    ranker = matching.ranker_for(session, model_folder)
+    ranker = matching.ranker_for(session, model_folder, with_tasks=True)
     found = ranker.recommend(matching.team_key(team.id), kinds=[TASK_KIND], k=None)
     ids = [_id(x.resource) for x in found]
     rows = {
