@@ -629,3 +629,16 @@ def test_attachments_are_bounded_typed_by_their_bytes_and_leave_nothing_on_refus
         f"/bids/{bid['id']}/attachments", {"filename": "late.pdf", "content_base64": b64(pdf)}
     )
     assert late.status_code == 409, late.json
+
+
+def test_a_team_sees_its_recommended_open_tasks_with_reasons(
+    api: dict[str, Api], world: World, clock: FakeClock
+) -> None:
+    task = published(api, world)
+    hidden = published(api, world, visibility="invited", title_en="Invited only")
+    found = api["founder"].get(f"/teams/{world.team1.id}/recommended-tasks")
+    assert found.status_code == 200, found.json
+    ids = [i["task"]["id"] for i in found.json["items"]]
+    assert ids[0] == task["id"] and hidden["id"] not in ids  # only tasks the team may see
+    assert found.json["items"][0]["reasons"]
+    assert api["other_founder"].get(f"/teams/{world.team1.id}/recommended-tasks").status_code in (403, 404)

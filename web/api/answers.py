@@ -889,3 +889,13 @@ class TaskFigures(Answer):
     value_awarded_cny: Amount
     milestones_delivered: int
     milestones_on_time: int
+
+
+class RecommendedTask(Answer):
+    task: TaskOut
+    score: float
+    reasons: list[ReasonOut]
+
+
+class RecommendedTaskList(Answer):
+    items: list[RecommendedTask]

@@ -9,6 +9,7 @@ from typing import Any
 from flask import url_for
 
 from matchmaker.errors import InvalidInput
+from matchmaker.operations import task_matching
 from matchmaker.operations import tasks as ops
 from matchmaker.permissions import Principal
 from models import Task, TaskAttachment, TaskBid, TaskMilestone, TaskQuestion, TaskRating
@@ -588,3 +589,21 @@ def list_ratings(task_id: int) -> Any:
 )
 def task_figures(space_id: int) -> Any:
     return ops.space_figures(get_session(), current_principal(), space_id)
+
+
+@route(
+    "/teams/<int:team_id>/recommended-tasks",
+    "GET",
+    "A team's recommended open tasks, best fit first, with reasons (its members and managers)",
+    tag=TAG,
+    answer=answers.RecommendedTaskList,
+)
+def recommended_tasks(team_id: int) -> Any:
+    session, principal = get_session(), current_principal()
+    found = task_matching.tasks_for_team(session, principal, team_id)
+    return {
+        "items": [
+            {"task": task_out(task, principal), "score": round(score, 4), "reasons": reasons_out(reasons)}
+            for task, score, reasons in found
+        ]
+    }

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from matchmaker import lifecycles
 from matchmaker import tasks as rules
 from matchmaker.errors import InvalidInput, MatchmakerError
+from matchmaker.operations import task_matching
 from matchmaker.operations import tasks as ops
 from models import Organization, Space, Tag, Task, TaskBid, TaskStatus, Team
 from web.api import schemas
@@ -83,8 +84,16 @@ def board() -> Any:
             deadline_before=wanted.deadline_before,
         ),
     )
+    recommended = []
+    for team in session.scalars(
+        select(Team).where(Team.id.in_(list(principal.teams) or [0])).order_by(Team.id)
+    ):
+        if team.is_resident:
+            picked = task_matching.tasks_for_team(session, principal, team.id, k=5)
+            recommended.append((team, picked))
     return render_template(
         "tasks/board.html",
+        recommended=recommended,
         tasks=found,
         counts={t.id: ops.bid_count(session, t.id) for t in found},
         all_tags=list(session.scalars(select(Tag).order_by(Tag.slug))),
