@@ -65,6 +65,12 @@ LABELS: dict[tuple[str, str], float] = {
     ("booking", ""): 1.0,  # data sets without an outcome column: a booking is a booking
     ("booking", "*"): 0.0,  # no_show, cancelled, anything else unknown
     ("task_bid", "*"): 0.5,  # interest, not yet success
+    ("task_delivery", "accepted"): 2.0,  # the host accepted the team's work
+    ("task_delivery", "*"): 0.5,  # delivered, then sent back for a revision
+    ("task_rating", "rated 4-5"): 2.0,
+    ("task_rating", "rated 3"): 1.0,
+    ("task_rating", "rated 1-2"): 0.0,
+    ("task_rating", "*"): 1.0,
     ("decline", "*"): 0.0,
     # Generic kinds, for data sets from elsewhere. A "rating" is an explicit judgement on the 1-5 scale
     # (rescale other scales before loading): 4-5 is a good match (2), 3 a middling one (1), 1-2 none (0);

@@ -118,6 +118,37 @@ class NotificationCreated(Event):
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class TaskChanged(Event):
+    """A task was published, bid on, closed, awarded, delivered or cancelled. ``payload`` holds only what
+    anyone who may see the task may know (its state and the number of standing bids, never amounts)."""
+
+    name = "task_changed"
+    action: str
+    space_id: int
+    task_id: int
+    organization_id: int
+    visibility: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskNews(Event):
+    """Something about a task for particular people: the named users and, with ``to_hosts``, the host
+    organisation's staff. It becomes a notification of ``kind`` (and reaches them through it)."""
+
+    name = "task_news"
+    kind: str
+    task_id: int
+    organization_id: int
+    title_en: str
+    title_zh: str
+    body_en: str = ""
+    body_zh: str = ""
+    user_ids: tuple[int, ...] = ()
+    to_hosts: bool = False
+
+
 def record(session: Session, event: Event) -> None:
     """Keep ``event`` until the unit of work commits; it is dropped if the transaction (or the
     savepoint) it was recorded in rolls back."""

@@ -15,6 +15,7 @@ from matchmaker.errors import InvalidTransition
 from models.allocations import RoundStatus
 from models.bookings import BookingStatus, WaitlistStatus
 from models.outcomes import OutcomeStatus
+from models.tasks import BidStatus, MilestoneStatus, PaymentStatus, TaskStatus
 from models.teams import AdmissionStatus, Stage
 
 NURSERY, INCUBATOR, ACCELERATOR, GRADUATED, EXITED = (
@@ -313,4 +314,149 @@ def check_outcome_move(current: str, target: str) -> None:
             "These figures have already been verified or returned.",
             "该季度数据已核实或已退回。",
             details={"status": current, "wanted": target},
+        )
+
+
+# Crowdsourced tasks (众包). A host drafts a task, publishes it (bidding opens), bidding closes at the
+# bid deadline (or when the host awards early); an award starts the work, the first delivery puts it in
+# delivery, and the last accepted milestone completes it. A task can be cancelled, with a reason, until
+# its work is under way.
+T_DRAFT, T_OPEN, T_CLOSED, T_AWARDED, T_DELIVERY, T_COMPLETED, T_CANCELLED = (
+    TaskStatus.DRAFT,
+    TaskStatus.OPEN,
+    TaskStatus.BIDDING_CLOSED,
+    TaskStatus.AWARDED,
+    TaskStatus.IN_DELIVERY,
+    TaskStatus.COMPLETED,
+    TaskStatus.CANCELLED,
+)
+TASK_TRANSITIONS: dict[str, frozenset[str]] = {
+    T_DRAFT: frozenset({T_OPEN, T_CANCELLED}),
+    T_OPEN: frozenset({T_CLOSED, T_AWARDED, T_CANCELLED}),
+    T_CLOSED: frozenset({T_AWARDED, T_CANCELLED}),
+    # A multi-award task takes its further awards while it is awarded and no work has been delivered.
+    T_AWARDED: frozenset({T_AWARDED, T_DELIVERY, T_CANCELLED}),
+    T_DELIVERY: frozenset({T_COMPLETED}),
+    T_COMPLETED: frozenset(),
+    T_CANCELLED: frozenset(),
+}
+TASK_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    T_DRAFT: ("a draft", "草稿"),
+    T_OPEN: ("open for bids", "招标中"),
+    T_CLOSED: ("closed for bids", "投标已截止"),
+    T_AWARDED: ("awarded", "已中标"),
+    T_DELIVERY: ("in delivery", "交付中"),
+    T_COMPLETED: ("completed", "已完成"),
+    T_CANCELLED: ("cancelled", "已取消"),
+}
+_TASK_MOVES: dict[str, tuple[str, str]] = {
+    T_OPEN: ("publish", "发布"),
+    T_CLOSED: ("close bidding on", "截止投标"),
+    T_AWARDED: ("award", "授标"),
+    T_DELIVERY: ("deliver work for", "交付"),
+    T_COMPLETED: ("complete", "完成"),
+    T_CANCELLED: ("cancel", "取消"),
+}
+# What the host may still edit, by status (after publication every change is a change of terms).
+TASK_EDITABLE: frozenset[str] = frozenset({T_DRAFT, T_OPEN})
+
+
+def check_task_move(current: str, target: str) -> None:
+    if target in TASK_TRANSITIONS.get(current, frozenset()):
+        return
+    move_en, move_zh = _TASK_MOVES.get(target, (target, target))
+    now_en, now_zh = TASK_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"You cannot {move_en} a task that is {now_en}.",
+        f"状态为“{now_zh}”的任务不能{move_zh}。",
+        details={"status": current, "wanted": target},
+    )
+
+
+def check_task_editable(current: str) -> None:
+    if current not in TASK_EDITABLE:
+        now_en, now_zh = TASK_STATUS_NAMES.get(current, (current, current))
+        raise InvalidTransition(
+            f"A task that is {now_en} can no longer be edited.",
+            f"状态为“{now_zh}”的任务不能再修改。",
+            details={"status": current, "wanted": "edited"},
+        )
+
+
+# Bids: submitted, perhaps shortlisted; withdrawn by the team before the deadline; awarded, or not
+# when the task is awarded to others or cancelled.
+BID_TRANSITIONS: dict[str, frozenset[str]] = {
+    BidStatus.SUBMITTED: frozenset(
+        {BidStatus.SHORTLISTED, BidStatus.WITHDRAWN, BidStatus.AWARDED, BidStatus.NOT_AWARDED}
+    ),
+    BidStatus.SHORTLISTED: frozenset({BidStatus.WITHDRAWN, BidStatus.AWARDED, BidStatus.NOT_AWARDED}),
+    BidStatus.WITHDRAWN: frozenset(),
+    BidStatus.AWARDED: frozenset(),
+    BidStatus.NOT_AWARDED: frozenset(),
+}
+BID_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    BidStatus.SUBMITTED: ("submitted", "已提交"),
+    BidStatus.SHORTLISTED: ("shortlisted", "已入围"),
+    BidStatus.WITHDRAWN: ("withdrawn", "已撤回"),
+    BidStatus.AWARDED: ("awarded", "已中标"),
+    BidStatus.NOT_AWARDED: ("not awarded", "未中标"),
+}
+# A bid can be edited while it stands (and the task is still open for bids).
+BID_EDITABLE: frozenset[str] = frozenset({BidStatus.SUBMITTED, BidStatus.SHORTLISTED})
+
+
+def check_bid_move(current: str, target: str) -> None:
+    if target not in BID_TRANSITIONS.get(current, frozenset()):
+        now_en, now_zh = BID_STATUS_NAMES.get(current, (current, current))
+        raise InvalidTransition(
+            f"A bid that is {now_en} cannot change that way.",
+            f"状态为“{now_zh}”的投标不能如此变更。",
+            details={"status": current, "wanted": target},
+        )
+
+
+# Milestones: the team delivers, the host accepts or asks for a revision (then the team delivers
+# again). Payment follows acceptance.
+MILESTONE_TRANSITIONS: dict[str, frozenset[str]] = {
+    MilestoneStatus.PENDING: frozenset({MilestoneStatus.DELIVERED}),
+    MilestoneStatus.DELIVERED: frozenset({MilestoneStatus.ACCEPTED, MilestoneStatus.REVISION_REQUESTED}),
+    MilestoneStatus.REVISION_REQUESTED: frozenset({MilestoneStatus.DELIVERED}),
+    MilestoneStatus.ACCEPTED: frozenset(),
+}
+MILESTONE_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    MilestoneStatus.PENDING: ("not yet delivered", "未交付"),
+    MilestoneStatus.DELIVERED: ("delivered", "已交付"),
+    MilestoneStatus.REVISION_REQUESTED: ("sent back for revision", "待修改"),
+    MilestoneStatus.ACCEPTED: ("accepted", "已验收"),
+}
+_MILESTONE_MOVES: dict[str, tuple[str, str]] = {
+    MilestoneStatus.DELIVERED: ("deliver", "交付"),
+    MilestoneStatus.ACCEPTED: ("accept", "验收"),
+    MilestoneStatus.REVISION_REQUESTED: ("ask for a revision of", "要求修改"),
+}
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.UNPAID: frozenset({PaymentStatus.PAID}),
+    PaymentStatus.PAID: frozenset(),
+}
+
+
+def check_milestone_move(current: str, target: str) -> None:
+    if target not in MILESTONE_TRANSITIONS.get(current, frozenset()):
+        move_en, move_zh = _MILESTONE_MOVES.get(target, (target, target))
+        now_en, now_zh = MILESTONE_STATUS_NAMES.get(current, (current, current))
+        raise InvalidTransition(
+            f"You cannot {move_en} a milestone that is {now_en}.",
+            f"状态为“{now_zh}”的里程碑不能{move_zh}。",
+            details={"status": current, "wanted": target},
+        )
+
+
+def check_payment(milestone_status: str, current: str, target: str) -> None:
+    if milestone_status != MilestoneStatus.ACCEPTED or target not in PAYMENT_TRANSITIONS.get(
+        current, frozenset()
+    ):
+        raise InvalidTransition(
+            "A milestone is paid once, after it has been accepted.",
+            "里程碑须验收后方可标记付款，且只能标记一次。",
+            details={"status": milestone_status, "payment_status": current, "wanted": target},
         )

@@ -29,6 +29,17 @@ KINDS: dict[str, tuple[str, str]] = {
     "stage_changed": ("Your team's stage changed", "团队所处阶段已变更"),
     "certificate_granted": ("You were certified to use equipment", "您已获得设备使用认证"),
     "certificate_revoked": ("An equipment certificate was revoked", "您的设备使用认证已被撤销"),
+    "task_recommended": ("A new task fits your team", "有新任务适合您的团队"),
+    "task_invited": ("Your team was invited to bid on a task", "您的团队受邀投标"),
+    "task_terms_changed": ("The terms of a task you bid on changed", "您投标的任务条款已变更"),
+    "task_answered": ("A question on a task you bid on was answered", "您投标的任务有新答疑"),
+    "task_bid_received": ("A team bid on your task, or changed its bid", "您的任务收到或更新了投标"),
+    "task_question_asked": ("A bidder asked about your task", "投标团队就您的任务提问"),
+    "task_clarification": ("The host asks you to clarify your bid", "发布方请您澄清投标"),
+    "task_decided": ("A task you bid on was awarded or cancelled", "您投标的任务已授标或取消"),
+    "task_milestone_delivered": ("A team delivered a milestone of your task", "团队已交付任务里程碑"),
+    "task_milestone_reviewed": ("Your delivered milestone was reviewed", "您交付的里程碑已审核"),
+    "task_rated": ("You were rated for a task", "您在任务中获得了评价"),
 }
 CHANNELS = ("in_app",)  # e-mail is a channel to come; preferences are kept per channel already
 
@@ -168,6 +179,20 @@ def drafts_for(event: events.Event, staff_of: Callable[[int], tuple[int, ...]]) 
                 f"Allocation published: {event.title}",
                 f"分配结果已发布：{event.title}",
                 link=f"/allocation-rounds/{event.round_id}",
+            )
+        ]
+    if isinstance(event, events.TaskNews):
+        users = set(event.user_ids) | (set(staff_of(event.organization_id)) if event.to_hosts else set())
+        return [
+            Draft(
+                event.kind,
+                tuple(sorted(users)),
+                f"task:{event.task_id}",
+                event.title_en,
+                event.title_zh,
+                event.body_en,
+                event.body_zh,
+                link=f"/tasks/{event.task_id}",
             )
         ]
     if isinstance(event, events.CertificateChanged):

@@ -19,6 +19,8 @@ class InteractionKind(enum.StrEnum):
     INVESTMENT = "investment"  # quantity: amount in 10k CNY
     TASK_BID = "task_bid"
     TASK_AWARD = "task_award"
+    TASK_DELIVERY = "task_delivery"  # a milestone delivered; outcome: accepted / revision_requested
+    TASK_RATING = "task_rating"  # the host rated the team's work; rating 1-5
     DECLINE = "decline"  # the resource side turned the team down
 
 

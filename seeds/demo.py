@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker import passwords
 from models import Resource, Space
 from seeds import bookings, builders, history
+from seeds import tasks as task_history
 from seeds.schema import DATA_DIR, SpaceData, TeamData, load_space_file, load_vocabulary, space_files
 
 DEMO_PASSWORD = "maker-demo-2026"  # noqa: S105  (the documented password of the demo accounts)
@@ -101,6 +102,22 @@ def load_demo(
                 f"without one), {booked.upcoming} upcoming, {booked.certificates} certificates"
                 if booked
                 else f"{data.slug}: bookings already present"
+            )
+        with factory.begin() as session:
+            space = session.get_one(Space, space.id)
+            rng = random.Random(f"{seed}:{data.slug}:tasks")
+            lived = task_history.generate(
+                session,
+                space,
+                rng=rng,
+                end=history_end,
+                today=max(today or datetime.now(UTC).date(), history_end),
+            )
+            progress(
+                f"{data.slug}: generated task lifecycles, {lived.tasks} tasks, {lived.bids} bids, "
+                f"{lived.milestones} milestones, {lived.ratings} ratings"
+                if lived
+                else f"{data.slug}: task lifecycles already present"
             )
     return logins
 

@@ -91,6 +91,7 @@ def create_app(
     from web.home.views import bp as home_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
+    from web.tasks.views import bp as tasks_bp
     from web.teams.views import bp as teams_bp
     from web.workbench.views import bp as workbench_bp
 
@@ -105,6 +106,7 @@ def create_app(
         home_bp,
         workbench_bp,
         cockpit_bp,
+        tasks_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -52,10 +52,12 @@ def _serve(host: str, port: int, debug: bool = False, dev: bool = False) -> None
     from web import create_app, rankers
     from web.bookings import sweeper
     from web.extensions import socketio
+    from web.tasks import deadlines
 
     app = create_app()
     sweeper.start(app)
     rankers.start(app)
+    deadlines.start(app)
     click.echo(f"Serving on http://{host}:{port} with the development server (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
 
@@ -187,7 +189,7 @@ def seed(name: str | None, list_names: bool) -> None:
     click.echo(f"Loaded {name}.")
 
 
-def _interactions(data: str | None) -> Any:
+def _interactions(data: str | None, *, with_tasks: bool = False) -> Any:
     """The interaction data set, from a folder of files or the platform's own database, announced."""
     from matchmaker.datasets import load_dataset
     from matchmaker.errors import MatchmakerError
@@ -198,7 +200,7 @@ def _interactions(data: str | None) -> Any:
             dataset = load_dataset(Path(data))
         else:
             with make_session_factory(make_engine(_database_url()))() as session:
-                dataset = dataset_from_db(session)
+                dataset = dataset_from_db(session, with_tasks=with_tasks)
     except MatchmakerError as exc:
         raise click.ClickException(f"{exc} {exc.details}") from None
     _say(
@@ -302,6 +304,12 @@ def worker(burst: bool) -> None:
 @click.option(
     "--strict", is_flag=True, help="Exit with status 1 when the served ranking loses to a baseline."
 )
+@click.option(
+    "--tasks",
+    "with_tasks",
+    is_flag=True,
+    help="Rank the hosts' published tasks among the items too (this database only), as the task ranker does.",
+)
 def evaluate(
     data: str | None,
     k: int,
@@ -310,11 +318,12 @@ def evaluate(
     positive_min_rating: float | None,
     history: str,
     strict: bool,
+    with_tasks: bool,
 ) -> None:
     from matchmaker.datasets import with_positive_min_rating
     from matchmaker.offline import compare, table
 
-    dataset = _interactions(data)
+    dataset = _interactions(data, with_tasks=with_tasks)
     if history != "recorded":
         from seeds.history import generate_variant
 

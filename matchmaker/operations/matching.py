@@ -16,7 +16,7 @@ from matchmaker.operations import catalogue as catalogue_ops
 from matchmaker.operations import teams as teams_ops
 from matchmaker.permissions import Principal, can_edit_resource, can_see_recommendations, can_view_team
 from matchmaker.ranking import TRAINED, Ranker, Reason, Signals, load_latest_model
-from models import AdmissionStatus, Interaction, Resource, Tag, Team
+from models import AdmissionStatus, Interaction, Resource, Tag, Task, TaskStatus, Team
 
 
 def team_key(team_id: int) -> str:
@@ -27,7 +27,11 @@ def resource_key(resource_id: int) -> str:
     return f"resource:{resource_id}"
 
 
-def dataset_from_db(session: Session) -> Dataset:
+def task_key(task_id: int) -> str:
+    return f"task:{task_id}"
+
+
+def dataset_from_db(session: Session, *, with_tasks: bool = False) -> Dataset:
     """Admitted teams, active resources and every team–resource interaction, with the facts the
     features use (space, stage, sought round and ask; a fund's rounds and ticket range). Each text
     carries its capability tags' Chinese and English terms, so the two languages meet."""
@@ -76,13 +80,31 @@ def dataset_from_db(session: Session) -> Dataset:
         resources[resource_key(r.id)] = Entity(
             resource_key(r.id), text, frozenset(x.slug for x in r.tags), r.kind.value, meta
         )
+    # With ``with_tasks``, a host's published tasks are ranked items too (kind "task"), with their bids,
+    # awards, deliveries and ratings as the interactions. They are kept out of the resources' ranker: a
+    # different kind of item with its own interactions would change which scorer serves resources.
+    tasks = (
+        session.scalars(select(Task).where(Task.status != TaskStatus.DRAFT).options(selectinload(Task.tags)))
+        if with_tasks
+        else ()
+    )
+    for task in tasks:
+        text = "\n".join(
+            [task.title_zh, task.title_en, task.description_zh, task.description_en]
+            + [task.deliverables_zh, task.deliverables_en]
+            + [terms[x.slug] for x in task.tags]
+        )
+        resources[task_key(task.id)] = Entity(
+            task_key(task.id),
+            text,
+            frozenset(x.slug for x in task.tags),
+            "task",
+            {"space": str(task.space_id)},
+        )
     events = []
-    for i in session.scalars(
-        select(Interaction)
-        .where(Interaction.resource_id.is_not(None))
-        .order_by(Interaction.occurred_at, Interaction.id)
-    ):
-        team, resource = team_key(i.team_id), resource_key(i.resource_id or 0)
+    for i in session.scalars(select(Interaction).order_by(Interaction.occurred_at, Interaction.id)):
+        team = team_key(i.team_id)
+        resource = resource_key(i.resource_id) if i.resource_id is not None else task_key(i.task_id or 0)
         if team in teams and resource in resources:
             events.append(
                 Event(
@@ -124,7 +146,8 @@ class _RankerCache:
     a change of state is answered from the ranker already built while the refresher builds the new
     one in the background: no request waits for a build, except before the first is ready."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_tasks: bool = False) -> None:
+        self.with_tasks = with_tasks
         self._build_lock = threading.Lock()  # one build at a time
         self._key: tuple[object, ...] | None = None
         self._ranker: Ranker | None = None
@@ -136,11 +159,16 @@ class _RankerCache:
         ).one()
         resources = session.execute(select(func.count(Resource.id), func.max(Resource.updated_at))).one()
         teams = session.execute(select(func.count(Team.id), func.max(Team.updated_at))).one()
+        tasks = (
+            session.execute(select(func.count(Task.id), func.max(Task.updated_at))).one()
+            if self.with_tasks
+            else ()
+        )
         models = (
             sorted(model_folder.glob("ranker-*.pkl"))[-1:] if model_folder and model_folder.exists() else []
         )
         bind = session.get_bind()
-        return (id(bind), *state, *resources, *teams, *(str(m) for m in models))
+        return (id(bind), *state, *resources, *teams, *tasks, *(str(m) for m in models))
 
     @property
     def ready(self) -> bool:
@@ -165,7 +193,7 @@ class _RankerCache:
         with self._build_lock:
             if self._ranker is not None and key == self._key:
                 return self._ranker
-            data = dataset_from_db(session)
+            data = dataset_from_db(session, with_tasks=self.with_tasks)
             loaded = load_latest_model(model_folder) if model_folder else None
             labels = {t.slug: (t.label_en, t.label_zh) for t in session.scalars(select(Tag))}
             model, selection = (loaded[0], loaded[1]) if loaded else (None, None)
@@ -175,11 +203,22 @@ class _RankerCache:
 
 
 _rankers = _RankerCache()
+_task_rankers = _RankerCache(with_tasks=True)
 
 
 def reset_ranker_cache() -> None:
-    global _rankers
+    global _rankers, _task_rankers
     _rankers = _RankerCache()
+    _task_rankers = _RankerCache(with_tasks=True)
+
+
+def ranker_for(session: Session, model_folder: Path | None = None, *, with_tasks: bool = False) -> Ranker:
+    """The ranker serving this state of the data; ``with_tasks``: the one that ranks tasks too."""
+    return (_task_rankers if with_tasks else _rankers).get(session, model_folder)
+
+
+def team_for_recommendations(session: Session, principal: Principal, team_id: int) -> Team:
+    return _team_for_recommendations(session, principal, team_id)
 
 
 def refresh_rankers_with(refresher: Callable[[], None] | None) -> None:

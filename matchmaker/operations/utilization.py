@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from models import (
     Stage,
     Tag,
     Task,
+    TaskMilestone,
     TaskStatus,
     Team,
     WaitlistEntry,
@@ -393,18 +395,40 @@ def fund_size(session: Session, space: Space) -> dict[str, Any]:
 
 
 def task_counts(session: Session, space: Space, period: Period) -> dict[str, int]:
-    """Tasks posted in the period, and how many of them are awarded or closed."""
+    """Tasks published in the period (drafts are not posted yet), how many were awarded and completed,
+    and their milestones delivered, on time (on or before the local due day) or not."""
     rows = dict(
         session.execute(
             select(Task.status, func.count())
-            .where(Task.space_id == space.id, Task.created_at >= period.start, Task.created_at < period.end)
+            .where(
+                Task.space_id == space.id,
+                Task.status != TaskStatus.DRAFT,
+                Task.created_at >= period.start,
+                Task.created_at < period.end,
+            )
             .group_by(Task.status)
         ).all()
     )
+    delivered = session.execute(
+        select(TaskMilestone.due_on, TaskMilestone.delivered_at)
+        .join(Task, Task.id == TaskMilestone.task_id)
+        .where(
+            Task.space_id == space.id,
+            TaskMilestone.delivered_at.is_not(None),
+            TaskMilestone.delivered_at >= period.start,
+            TaskMilestone.delivered_at < period.end,
+        )
+    ).all()
+    zone = ZoneInfo(space.timezone)
+    on_time = sum(1 for due, at in delivered if at is not None and at.astimezone(zone).date() <= due)
     return {
         "posted": int(sum(rows.values())),
-        "awarded": int(rows.get(TaskStatus.AWARDED, 0)),
-        "closed": int(rows.get(TaskStatus.CLOSED, 0)),
+        "awarded": int(
+            sum(rows.get(s, 0) for s in (TaskStatus.AWARDED, TaskStatus.IN_DELIVERY, TaskStatus.COMPLETED))
+        ),
+        "completed": int(rows.get(TaskStatus.COMPLETED, 0)),
+        "milestones_delivered": len(delivered),
+        "milestones_on_time": on_time,
     }
 
 

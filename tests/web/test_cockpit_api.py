@@ -281,3 +281,60 @@ def test_the_filing_workbook_opens_and_holds_every_form_field(db: Session, world
     assert set(data) == {f.key for f in filing.FIELDS}
     missing = [row[1] for row in book["待补充 Missing"].iter_rows(min_row=3, values_only=True)]
     assert "Founding date" in missing and "Operating entity" not in missing
+
+
+def test_task_figures_count_published_awarded_and_milestones_delivered_on_time(
+    client: Client, db: Session, fixture: World
+) -> None:
+    """Four tasks created in the week: a draft (not posted), one open, one in delivery with two
+    milestones (one delivered on its due day, late in the evening Berlin time, one the day after) and
+    one completed; tasks of another week do not count."""
+    from models import BidStatus, TaskBid, TaskMilestone, TaskStatus
+
+    host = builders.get_or_create_organization(db, fixture.space1, "host")
+    made = {}
+    for key, status, day in (
+        ("draft", TaskStatus.DRAFT, 23),
+        ("open", TaskStatus.OPEN, 24),
+        ("delivering", TaskStatus.IN_DELIVERY, 24),
+        ("done", TaskStatus.COMPLETED, 25),
+        ("earlier", TaskStatus.COMPLETED, 16),
+    ):
+        task = builders.get_or_create_task(
+            db, fixture.space1, host, key, title_zh=key, title_en=key, status=status
+        )
+        task.created_at = local(day, 10)
+        made[key] = task
+    bid = TaskBid(
+        task_id=made["delivering"].id,
+        team_id=fixture.team1.id,
+        submitted_by_id=fixture.users["founder"].id,
+        approach="plan",
+        price_cny=1000,
+        timeline_days=10,
+        status=BidStatus.AWARDED,
+    )
+    db.add(bid)
+    db.flush()
+    for position, due, delivered in ((1, 26, local(26, 23, 30)), (2, 26, local(27, 9))):
+        db.add(
+            TaskMilestone(
+                task_id=bid.task_id,
+                bid_id=bid.id,
+                position=position,
+                title=f"m{position}",
+                due_on=datetime(2026, 3, due).date(),
+                amount_cny=500,
+                delivered_at=delivered,
+            )
+        )
+    db.commit()
+    client.login("manager@test.example")
+    tasks = client.get(f"/api/v1/spaces/{fixture.space1.id}/utilization?{WEEK}").get_json()["tasks"]
+    assert tasks == {
+        "posted": 3,
+        "awarded": 2,
+        "completed": 1,
+        "milestones_delivered": 2,
+        "milestones_on_time": 1,
+    }

@@ -786,9 +786,11 @@ class FundSizeOut(Answer):
 
 
 class TaskCountsOut(Answer):
-    posted: int
-    awarded: int
-    closed: int
+    posted: int = Field(description="Published in the period (drafts left out)")
+    awarded: int = Field(description="Of those, awarded (in delivery and completed included)")
+    completed: int
+    milestones_delivered: int = Field(description="Milestones delivered in the period")
+    milestones_on_time: int = Field(description="Of those, delivered on or before their due day")
 
 
 class UtilizationOut(Answer):
@@ -962,3 +964,183 @@ class EvaluationOut(Answer):
         description="Quarterly figures still waiting for a manager (not counted)"
     )
     success_cases: list[SuccessCaseOut]
+
+
+# Crowdsourced tasks ---------------------------------------------------------------------------------
+
+
+class TaskOut(Answer):
+    id: int
+    space_id: int
+    organization: NamedRef
+    title_zh: str
+    title_en: str
+    status: str
+    visibility: str
+    confidential: bool
+    tags: list[str]
+    reward_min_cny: Amount | None
+    reward_max_cny: Amount | None
+    bid_deadline: Timestamp | None
+    delivery_deadline: Day | None
+    ip_terms: str
+    ip_terms_custom: str
+    terms_version: int
+    max_awards: int
+    bid_count: int
+    published_at: Timestamp | None
+    cancel_reason: str | None
+    cancel_comment: str
+    is_host: bool
+    # A confidential task's details reach only its host and the teams that accepted its terms.
+    details_visible: bool
+    confidentiality_terms: str
+    description_zh: str | None = None
+    description_en: str | None = None
+    deliverables_zh: str | None = None
+    deliverables_en: str | None = None
+    my_bid_id: int | None = None
+
+
+class TaskList(Answer):
+    items: list[TaskOut]
+
+
+class TaskDetails(Answer):
+    id: int
+    description_zh: str
+    description_en: str
+    deliverables_zh: str
+    deliverables_en: str
+
+
+class InvitationOut(Answer):
+    task_id: int
+    team_id: int
+    invited_at: Timestamp
+
+
+class AcceptanceOut(Answer):
+    task_id: int
+    team_id: int
+    terms_version: int
+    accepted_at: Timestamp
+
+
+class AttachmentOut(Answer):
+    id: int
+    bid_id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class BidOut(Answer):
+    id: int
+    task_id: int
+    team: NamedRef
+    status: str
+    approach: str
+    price_cny: Amount
+    timeline_days: int
+    credentials: str
+    clarification_request: str
+    awarded_at: Timestamp | None
+    fit: float | None = None
+    attachments: list[AttachmentOut] = []
+
+
+class BidList(Answer):
+    task_id: int
+    bid_count: int
+    items: list[BidOut]
+
+
+class QuestionOut(Answer):
+    id: int
+    task_id: int
+    question: str
+    answer: str | None
+    answered_at: Timestamp | None
+    asked_at: Timestamp
+    mine: bool
+
+
+class QuestionList(Answer):
+    items: list[QuestionOut]
+
+
+class MilestoneOut(Answer):
+    id: int
+    task_id: int
+    bid_id: int
+    team_id: int
+    position: int
+    title: str
+    due_on: Day
+    amount_cny: Amount
+    status: str
+    payment_status: str
+    delivery_note: str
+    review_comment: str
+    delivered_at: Timestamp | None
+    accepted_at: Timestamp | None
+    paid_at: Timestamp | None
+
+
+class MilestoneList(Answer):
+    items: list[MilestoneOut]
+
+
+class RatingOut(Answer):
+    id: int
+    task_id: int
+    team_id: int
+    by_side: Literal["host", "team"]
+    score: int
+    comment: str
+    rated_at: Timestamp
+
+
+class RatingList(Answer):
+    items: list[RatingOut]
+
+
+class RevisionOut(Answer):
+    version: int
+    changes: dict[str, list[Any]]
+    changed_at: Timestamp
+
+
+class RevisionList(Answer):
+    items: list[RevisionOut]
+
+
+class FittingTeam(Answer):
+    team: NamedRef
+    fit: float
+    reasons: list[ReasonOut]
+    invited: bool
+
+
+class FittingTeamList(Answer):
+    items: list[FittingTeam]
+
+
+class TaskFigures(Answer):
+    tasks_posted: int
+    tasks_awarded: int
+    value_awarded_cny: Amount
+    milestones_delivered: int
+    milestones_on_time: int
+
+
+class RecommendedTask(Answer):
+    task: TaskOut
+    score: float
+    reasons: list[ReasonOut]
+
+
+class RecommendedTaskList(Answer):
+    items: list[RecommendedTask]

@@ -563,3 +563,151 @@ class AuditParams(BaseModel):
     start: Day | None = None
     end: Day | None = None
     before_id: Id | None = None
+
+
+# Crowdsourced tasks ---------------------------------------------------------------------------------
+
+TaskAmount = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=11, decimal_places=2)]
+TaskText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000), Printable]
+IpTermsName = Literal["host_owns", "shared", "team_owns_licensed", "custom"]
+VisibilityName = Literal["public", "residents", "invited"]
+TaskStatusName = Literal[
+    "draft", "open", "bidding_closed", "awarded", "in_delivery", "completed", "cancelled"
+]
+CancelReasonName = Literal[
+    "no_bids", "no_suitable_bid", "requirements_changed", "budget_withdrawn", "team_unresponsive"
+]
+
+
+class TaskIn(Body):
+    space_id: Id
+    organization_id: Id
+    title_zh: Short
+    title_en: Short
+    description_zh: TaskText = ""
+    description_en: TaskText = ""
+    deliverables_zh: TaskText = ""
+    deliverables_en: TaskText = ""
+    tags: list[Slug] = Field(default_factory=list, max_length=20)
+    reward_min_cny: TaskAmount | None = None
+    reward_max_cny: TaskAmount | None = None
+    bid_deadline: Moment | None = None
+    delivery_deadline: Day | None = None
+    ip_terms: IpTermsName = "host_owns"
+    ip_terms_custom: TaskText = ""
+    visibility: VisibilityName = "residents"
+    confidential: bool = False
+    confidentiality_terms: TaskText = ""
+    max_awards: int = Field(default=1, ge=1, le=20)
+    publish: bool = False
+
+
+class TaskUpdate(Body):
+    title_zh: Short | None = None
+    title_en: Short | None = None
+    description_zh: TaskText | None = None
+    description_en: TaskText | None = None
+    deliverables_zh: TaskText | None = None
+    deliverables_en: TaskText | None = None
+    tags: list[Slug] | None = Field(default=None, max_length=20)
+    reward_min_cny: TaskAmount | None = None
+    reward_max_cny: TaskAmount | None = None
+    bid_deadline: Moment | None = None
+    delivery_deadline: Day | None = None
+    ip_terms: IpTermsName | None = None
+    ip_terms_custom: TaskText | None = None
+    visibility: VisibilityName | None = None
+    confidential: bool | None = None
+    confidentiality_terms: TaskText | None = None
+    max_awards: int | None = Field(default=None, ge=1, le=20)
+
+
+class TaskBoardParams(BaseModel):
+    """Query string of ``GET /api/v1/tasks``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    tag: list[Slug] = Field(default_factory=list, max_length=20)
+    status: TaskStatusName | None = None
+    reward_min: TaskAmount | None = None
+    deadline_before: Day | None = None
+    space_id: Id | None = None
+    limit: int = Field(default=100, ge=1, le=200)
+
+
+class TeamRefIn(Body):
+    team_id: Id
+
+
+class BidIn(Body):
+    team_id: Id
+    approach: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000), Printable
+    ]
+    price_cny: TaskAmount
+    timeline_days: int = Field(ge=1, le=3650)
+    credentials: TaskText = ""
+
+
+class BidUpdate(Body):
+    approach: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000), Printable]
+        | None
+    ) = None
+    price_cny: TaskAmount | None = None
+    timeline_days: int | None = Field(default=None, ge=1, le=3650)
+    credentials: TaskText | None = None
+
+
+class ShortlistIn(Body):
+    clarification: Long = ""
+
+
+class QuestionIn(Body):
+    team_id: Id
+    question: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), Printable
+    ]
+
+
+class AnswerIn(Body):
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), Printable]
+
+
+class MilestoneIn(Body):
+    title: Short
+    due_on: Day
+    amount_cny: TaskAmount
+
+
+class AwardIn(Body):
+    bid_id: Id
+    milestones: list[MilestoneIn] = Field(default_factory=list, max_length=20)
+
+
+class CancelTaskIn(Body):
+    reason: CancelReasonName
+    comment: Long = ""
+
+
+class DeliveryIn(Body):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), Printable]
+
+
+class ReviewDeliveryIn(Body):
+    accept: bool
+    comment: Long = ""
+
+
+class RatingIn(Body):
+    team_id: Id
+    score: int = Field(ge=1, le=5)
+    comment: Long = ""
+
+
+class AttachmentIn(Body):
+    filename: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable
+    ]
+    # At most 1 MB once decoded.
+    content_base64: Annotated[str, StringConstraints(max_length=1_400_000, pattern=r"^[A-Za-z0-9+/=\s]*$")]

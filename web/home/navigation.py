@@ -50,8 +50,12 @@ def menu_for(session: Session, principal: Principal, spaces: list[Space]) -> lis
     ).all()
     for resource in matched:
         mine.links.append((str(_l("Teams that fit you")), url_for("catalogue.show", resource_id=resource.id)))
+    mine.links.append((str(_l("Tasks")), url_for("tasks.board")))
+    if principal.teams:
+        mine.links.append((str(_l("My bids")), url_for("tasks.my_bids")))
     if principal.organizations or principal.is_admin or any(r == "manager" for _, r in principal.roles):
         mine.links.append((str(_l("My equipment")), url_for("bookings.hosted")))
+        mine.links.append((str(_l("Task desk")), url_for("tasks.desk")))
     groups.append(mine)
     for space in spaces:
         if principal.is_manager_of(space.id):

@@ -8,10 +8,12 @@ from typing import Any
 
 from matchmaker.jobs import RetryPolicy
 from matchmaker.operations import bookings as booking_ops
+from matchmaker.operations import tasks as task_ops
 from web.jobs.runner import JobContext, JobSpec, register
 
 SWEEP_BOOKINGS = "sweep_bookings"
 TRAIN_RANKER = "train_ranker"
+CLOSE_TASK_BIDDING = "close_task_bidding"
 
 
 def sweep_bookings(job: JobContext) -> dict[str, Any]:
@@ -20,6 +22,16 @@ def sweep_bookings(job: JobContext) -> dict[str, Any]:
     with job.unit_of_work(write=True) as session:
         released = booking_ops.sweep(session, job.now())
         result = {"released": len(released)}
+        job.complete(session, result)
+    return result
+
+
+def close_task_bidding(job: JobContext) -> dict[str, Any]:
+    """Close bidding on the tasks whose bid deadline has come, by the job's clock; bidders and hosts
+    watching those tasks see it after the commit."""
+    with job.unit_of_work(write=True) as session:
+        closed = task_ops.close_lapsed_bidding(session, job.now())
+        result = {"closed": len(closed)}
         job.complete(session, result)
     return result
 
@@ -57,3 +69,13 @@ register(
     )
 )
 register(JobSpec(TRAIN_RANKER, train_ranker, retry=RetryPolicy(retries=2, first_delay=60), timeout=3600))
+register(
+    JobSpec(
+        CLOSE_TASK_BIDDING,
+        close_task_bidding,
+        retry=RetryPolicy(retries=2, first_delay=5, factor=3),
+        timeout=300,
+        exclusive=True,
+        keep_completed=timedelta(days=1),
+    )
+)

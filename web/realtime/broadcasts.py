@@ -57,6 +57,15 @@ def _round_published(e: events.RoundPublished) -> list[Delivery]:
     return [(e.name, news, [rooms.user(u) for u in e.user_ids])]
 
 
+def _task_changed(e: events.TaskChanged) -> list[Delivery]:
+    # Whoever looks at the task (the join is checked like the read) and its host hear every change; a
+    # task open to more than invited teams also shows on its space's board.
+    watchers = [rooms.task(e.task_id), rooms.organization(e.organization_id), rooms.managers(e.space_id)]
+    if e.visibility != "invited":
+        watchers.append(rooms.space(e.space_id))
+    return [(e.name, {"action": e.action, "task": e.payload}, watchers)]
+
+
 def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
     return [(e.name, e.payload, [rooms.user(e.user_id)])]
 
@@ -77,6 +86,8 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
     events.NotificationCreated: _notification_created,
     events.CertificateChanged: _nothing_to_emit,
     events.ConnectionsEnded: _nothing_to_emit,
+    events.TaskChanged: _task_changed,
+    events.TaskNews: _nothing_to_emit,
 }
 
 

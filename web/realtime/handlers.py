@@ -101,7 +101,7 @@ def on_disconnect(*_reason: Any) -> None:
 @socketio.on("join", namespace=NAMESPACE)
 @unit_of_work
 def on_join(data: Any) -> dict[str, Any]:
-    """``{"room": "space"|"resource"|"managers"|"organization"|"user", "id": n}``.
+    """``{"room": "space"|"resource"|"managers"|"organization"|"task"|"user", "id": n}``.
 
     Answers ``{"ok": true, "room": ...}``."""
     principal = _principal_or_disconnect()
@@ -128,6 +128,7 @@ def on_leave(data: Any) -> dict[str, Any]:
         "resource": rooms.resource,
         "managers": rooms.managers,
         "organization": rooms.organization,
+        "task": rooms.task,
     }.get(wanted.room)
     if room is not None:
         leave_room(room(wanted.id))
@@ -155,6 +156,11 @@ def _authorised_room(principal: Principal, wanted: JoinIn) -> str:
         if not permissions.can_join_organization_room(principal, org.space_id, org.id):
             raise Forbidden("follow this organisation's bookings", "关注该机构的预约")
         return rooms.organization(wanted.id)
+    if wanted.room == "task":
+        from matchmaker.operations import tasks as task_ops
+
+        task_ops.get_task(session, principal, wanted.id)  # same check as GET /tasks/<id>
+        return rooms.task(wanted.id)
     if wanted.room == "user":
         if not permissions.can_join_user_room(principal, wanted.id):
             raise Forbidden("follow another person's notifications", "查看他人的通知")

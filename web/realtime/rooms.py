@@ -28,3 +28,8 @@ def managers(space_id: int) -> str:
 def organization(organization_id: int) -> str:
     """A host organisation's staff (and the space's managers): bookings of its equipment arrive here."""
     return f"organization:{organization_id}"
+
+
+def task(task_id: int) -> str:
+    """Everyone looking at one task: its live state and bid count arrive here."""
+    return f"task:{task_id}"
