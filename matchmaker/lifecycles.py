@@ -14,6 +14,7 @@ from decimal import Decimal
 from matchmaker.errors import InvalidTransition
 from models.allocations import RoundStatus
 from models.bookings import BookingStatus, WaitlistStatus
+from models.mentoring import MentorRequestStatus, MentorSessionStatus
 from models.teams import AdmissionStatus, Stage
 
 NURSERY, INCUBATOR, ACCELERATOR, GRADUATED, EXITED = (
@@ -291,3 +292,66 @@ def check_waitlist_move(current: str, target: str) -> None:
             "该候补记录已不能如此变更。",
             details={"status": current, "wanted": target},
         )
+
+
+# Mentor requests: the mentor accepts, declines, or proposes times from their office hours (then the
+# team accepts one of them, or the mentor still declines); the team may withdraw while it is open.
+MENTOR_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    MentorRequestStatus.PENDING: frozenset(
+        {
+            MentorRequestStatus.PROPOSED,
+            MentorRequestStatus.ACCEPTED,
+            MentorRequestStatus.DECLINED,
+            MentorRequestStatus.WITHDRAWN,
+        }
+    ),
+    MentorRequestStatus.PROPOSED: frozenset(
+        {MentorRequestStatus.ACCEPTED, MentorRequestStatus.DECLINED, MentorRequestStatus.WITHDRAWN}
+    ),
+    MentorRequestStatus.ACCEPTED: frozenset(),
+    MentorRequestStatus.DECLINED: frozenset(),
+    MentorRequestStatus.WITHDRAWN: frozenset(),
+}
+MENTOR_REQUEST_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    MentorRequestStatus.PENDING: ("waiting for the mentor", "待导师答复"),
+    MentorRequestStatus.PROPOSED: ("times proposed", "导师已提议时间"),
+    MentorRequestStatus.ACCEPTED: ("accepted", "已接受"),
+    MentorRequestStatus.DECLINED: ("declined", "已婉拒"),
+    MentorRequestStatus.WITHDRAWN: ("withdrawn", "已撤回"),
+}
+
+
+def check_mentor_request_move(current: str, target: str) -> None:
+    if target in MENTOR_REQUEST_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = MENTOR_REQUEST_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"This request is {now_en} and can no longer change that way.",
+        f"该辅导申请状态为“{now_zh}”，不能再如此变更。",
+        details={"status": current, "wanted": target},
+    )
+
+
+# Mentor sessions: booked in the mentor's office hours, then delivered (the mentor reports the hours)
+# or cancelled before they start.
+MENTOR_SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    MentorSessionStatus.SCHEDULED: frozenset({MentorSessionStatus.DELIVERED, MentorSessionStatus.CANCELLED}),
+    MentorSessionStatus.DELIVERED: frozenset(),
+    MentorSessionStatus.CANCELLED: frozenset(),
+}
+MENTOR_SESSION_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    MentorSessionStatus.SCHEDULED: ("scheduled", "已安排"),
+    MentorSessionStatus.DELIVERED: ("delivered", "已完成"),
+    MentorSessionStatus.CANCELLED: ("cancelled", "已取消"),
+}
+
+
+def check_mentor_session_move(current: str, target: str) -> None:
+    if target in MENTOR_SESSION_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = MENTOR_SESSION_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"This session is {now_en} and can no longer change that way.",
+        f"该辅导场次状态为“{now_zh}”，不能再如此变更。",
+        details={"status": current, "wanted": target},
+    )

@@ -22,6 +22,14 @@ from models.bookings import (
 )
 from models.interactions import Interaction, InteractionKind
 from models.jobs import JobRun, JobRunStatus
+from models.mentoring import (
+    DeclineReason,
+    MentorMonth,
+    MentorRequest,
+    MentorRequestStatus,
+    MentorSession,
+    MentorSessionStatus,
+)
 from models.notifications import Notification, NotificationPreference
 from models.people import ApiToken, Membership, Role, User
 from models.resources import Resource, ResourceKind, Tag
@@ -48,6 +56,7 @@ __all__ = [
     "Certification",
     "Charge",
     "ChargeKind",
+    "DeclineReason",
     "EntityNature",
     "IdempotencyRecord",
     "Interaction",
@@ -55,6 +64,11 @@ __all__ = [
     "JobRun",
     "JobRunStatus",
     "Membership",
+    "MentorMonth",
+    "MentorRequest",
+    "MentorRequestStatus",
+    "MentorSession",
+    "MentorSessionStatus",
     "Notification",
     "NotificationPreference",
     "Organization",

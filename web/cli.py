@@ -52,9 +52,11 @@ def _serve(host: str, port: int, debug: bool = False, dev: bool = False) -> None
     from web import create_app
     from web.bookings import sweeper
     from web.extensions import socketio
+    from web.mentoring import escalation
 
     app = create_app()
     sweeper.start(app)
+    escalation.start(app)
     click.echo(f"Serving on http://{host}:{port} with the development server (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
 

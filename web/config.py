@@ -52,6 +52,8 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONCURRENT_REQUESTS": int(env.get("MATCHMAKER_MAX_CONCURRENT_REQUESTS", "2")),
         # How often a serving process releases lapsed holds and no-shows (0: never; run `matchmaker sweep`).
         "SWEEP_SECONDS": int(env.get("MATCHMAKER_SWEEP_SECONDS", "30")),
+        # How often open mentor requests are checked for escalation to the managers (0: never).
+        "MENTOR_ESCALATION_SECONDS": int(env.get("MATCHMAKER_MENTOR_ESCALATION_SECONDS", "300")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,

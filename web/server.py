@@ -53,9 +53,11 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type i
         # Runs in the worker after the fork, so the sweeper's thread lives in the serving process.
         from web import create_app
         from web.bookings import sweeper
+        from web.mentoring import escalation
 
         app = create_app()
         sweeper.start(app)
+        escalation.start(app)
         return app
 
 

@@ -203,6 +203,19 @@ def _decide(session: Session, principal: Principal, round_id: int, status: Round
 def publish_round(session: Session, principal: Principal, round_id: int) -> AllocationRound:
     """Tell every team that asked (assigned or not) and every assigned mentor."""
     found = _decide(session, principal, round_id, RoundStatus.PUBLISHED)
+    if found.resource_kind == "mentor":  # each published mentor line is an accepted request
+        from matchmaker.operations import mentoring
+
+        for a in found.assignments:
+            mentoring.accept_round_line(
+                session,
+                round_id=found.id,
+                team_id=a.team_id,
+                mentor=a.resource,
+                hours=a.units,
+                title=found.title,
+                now=found.published_at or utcnow(),
+            )
     members: dict[int, set[int]] = {}
     for tm in session.scalars(select(TeamMember).where(TeamMember.team_id.in_(found.team_ids))):
         members.setdefault(tm.team_id, set()).add(tm.user_id)

@@ -12,6 +12,7 @@ from web.jobs.runner import JobContext, JobSpec, register
 
 SWEEP_BOOKINGS = "sweep_bookings"
 TRAIN_RANKER = "train_ranker"
+ESCALATE_MENTOR_REQUESTS = "escalate_mentor_requests"
 
 
 def sweep_bookings(job: JobContext) -> dict[str, Any]:
@@ -20,6 +21,17 @@ def sweep_bookings(job: JobContext) -> dict[str, Any]:
     with job.unit_of_work(write=True) as session:
         released = booking_ops.sweep(session, job.now())
         result = {"released": len(released)}
+        job.complete(session, result)
+    return result
+
+
+def escalate_mentor_requests(job: JobContext) -> dict[str, Any]:
+    """Hand mentor requests nobody answered in time to their space's managers, on the job's clock."""
+    from matchmaker.operations import mentoring
+
+    with job.unit_of_work(write=True) as session:
+        escalated = mentoring.escalate_unanswered(session, job.now())
+        result = {"escalated": len(escalated)}
         job.complete(session, result)
     return result
 
@@ -57,3 +69,13 @@ register(
     )
 )
 register(JobSpec(TRAIN_RANKER, train_ranker, retry=RetryPolicy(retries=2, first_delay=60), timeout=3600))
+register(
+    JobSpec(
+        ESCALATE_MENTOR_REQUESTS,
+        escalate_mentor_requests,
+        retry=RetryPolicy(retries=2, first_delay=30, factor=3),
+        timeout=300,
+        exclusive=True,
+        keep_completed=timedelta(days=1),
+    )
+)

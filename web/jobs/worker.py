@@ -61,6 +61,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
     from web.bookings import sweeper
     from web.jobs import layer
     from web.jobs.queue import QueueJobs
+    from web.mentoring import escalation
 
     _app = app
     jobs = layer(app)
@@ -77,6 +78,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
     sweeper.start(app)  # records the sweep's schedule on the queue layer
+    escalation.start(app)
     stop = threading.Event()
     ticker = threading.Thread(target=jobs.run_schedules, args=(stop,), name="schedules", daemon=True)
     if not burst:

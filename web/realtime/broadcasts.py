@@ -57,6 +57,19 @@ def _round_published(e: events.RoundPublished) -> list[Delivery]:
     return [(e.name, news, [rooms.user(u) for u in e.user_ids])]
 
 
+def _mentor_request_changed(e: events.MentorRequestChanged) -> list[Delivery]:
+    # What a team asked is for the team, the mentor and the space's managers only.
+    people = {*e.member_user_ids, *((e.mentor_user_id,) if e.mentor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "request": e.payload}, targets)]
+
+
+def _mentor_session_changed(e: events.MentorSessionChanged) -> list[Delivery]:
+    people = {*e.member_user_ids, *((e.mentor_user_id,) if e.mentor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "session": e.payload}, targets)]
+
+
 def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
     return [(e.name, e.payload, [rooms.user(e.user_id)])]
 
@@ -77,6 +90,8 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
     events.NotificationCreated: _notification_created,
     events.CertificateChanged: _nothing_to_emit,
     events.ConnectionsEnded: _nothing_to_emit,
+    events.MentorRequestChanged: _mentor_request_changed,
+    events.MentorSessionChanged: _mentor_session_changed,
 }
 
 
