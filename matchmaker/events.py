@@ -146,6 +146,20 @@ class MentorSessionChanged(Event):
     mentor_user_id: int | None = None
 
 
+@dataclass(frozen=True)
+class IntroductionChanged(Event):
+    """An introduction was requested or answered, or a deal moved; ``payload`` is for the team, the
+    investor and the space's managers only."""
+
+    name = "introduction_changed"
+    action: str  # "requested" | "more_info" | "interested" | "passed" | "withdrawn" | "deal_moved"
+    space_id: int
+    introduction_id: int
+    payload: dict[str, Any]
+    member_user_ids: tuple[int, ...] = ()
+    investor_user_id: int | None = None
+
+
 def record(session: Session, event: Event) -> None:
     """Keep ``event`` until the unit of work commits; it is dropped if the transaction (or the
     savepoint) it was recorded in rolls back."""

@@ -233,6 +233,41 @@ def _mentor_session_drafts(e: events.MentorSessionChanged) -> list[Draft]:
     ]
 
 
+_INTRODUCTION_NEWS: dict[str, tuple[str, str, str, str]] = {
+    "requested": ("introduction_requested", "investor", "Introduction requested", "新对接申请"),
+    "more_info": ("introduction_answered", "team", "More information asked", "投资人要求补充材料"),
+    "interested": ("introduction_answered", "team", "Interested", "投资人有意向"),
+    "passed": ("introduction_answered", "team", "Passed", "投资人已放弃"),
+    "withdrawn": ("introduction_requested", "investor", "Withdrawn", "已撤回"),
+    "deal_moved": ("introduction_answered", "team", "Deal moved", "项目已推进"),
+}
+
+
+def _introduction_drafts(e: events.IntroductionChanged) -> list[Draft]:
+    if e.action not in _INTRODUCTION_NEWS:
+        return []
+    kind, audience, verb_en, verb_zh = _INTRODUCTION_NEWS[e.action]
+    users = e.member_user_ids if audience == "team" else ((e.investor_user_id,) if e.investor_user_id else ())
+    if not users:
+        return []
+    i = e.payload
+    fund_en, fund_zh = _names(i.get("fund", {}))
+    team_en, team_zh = _names(i.get("team", {}))
+    stage = str((i.get("deal") or {}).get("stage") or "")
+    return [
+        Draft(
+            kind,
+            tuple(users),
+            f"introduction:{i['id']}",
+            f"{verb_en}: {team_en} · {fund_en}",
+            f"{verb_zh}：{team_zh} · {fund_zh}",
+            stage,
+            stage,
+            "/deals" if audience == "investor" else "/mentoring",
+        )
+    ]
+
+
 def drafts_for(event: events.Event, staff_of: Callable[[int], tuple[int, ...]]) -> list[Draft]:
     """The notifications one committed-to-be event causes. ``staff_of(organization_id)`` names the
     host staff of an organisation (the only audience an event does not carry itself)."""
@@ -255,6 +290,8 @@ def drafts_for(event: events.Event, staff_of: Callable[[int], tuple[int, ...]]) 
         return _mentor_request_drafts(event)
     if isinstance(event, events.MentorSessionChanged):
         return _mentor_session_drafts(event)
+    if isinstance(event, events.IntroductionChanged):
+        return _introduction_drafts(event)
     if isinstance(event, events.CertificateChanged):
         granted = event.action == "granted"
         return [

@@ -21,6 +21,16 @@ from models.bookings import (
     WaitlistStatus,
 )
 from models.interactions import Interaction, InteractionKind
+from models.investing import (
+    Deal,
+    DealStage,
+    FundPosition,
+    Instrument,
+    Introduction,
+    IntroductionStatus,
+    Investment,
+    PassReason,
+)
 from models.jobs import JobRun, JobRunStatus
 from models.mentoring import (
     DeclineReason,
@@ -56,11 +66,18 @@ __all__ = [
     "Certification",
     "Charge",
     "ChargeKind",
+    "Deal",
+    "DealStage",
     "DeclineReason",
     "EntityNature",
+    "FundPosition",
     "IdempotencyRecord",
+    "Instrument",
     "Interaction",
     "InteractionKind",
+    "Introduction",
+    "IntroductionStatus",
+    "Investment",
     "JobRun",
     "JobRunStatus",
     "Membership",
@@ -73,6 +90,7 @@ __all__ = [
     "NotificationPreference",
     "Organization",
     "OrganizationKind",
+    "PassReason",
     "Resource",
     "ResourceKind",
     "Role",

@@ -78,6 +78,7 @@ def create_app(
     from web.auth.views import bp as auth_bp
     from web.bookings.views import bp as bookings_bp
     from web.catalogue.views import bp as catalogue_bp
+    from web.mentoring.views import bp as mentoring_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.teams.views import bp as teams_bp
@@ -90,6 +91,7 @@ def create_app(
         bookings_bp,
         allocations_bp,
         notifications_bp,
+        mentoring_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -54,6 +54,8 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SWEEP_SECONDS": int(env.get("MATCHMAKER_SWEEP_SECONDS", "30")),
         # How often open mentor requests are checked for escalation to the managers (0: never).
         "MENTOR_ESCALATION_SECONDS": int(env.get("MATCHMAKER_MENTOR_ESCALATION_SECONDS", "300")),
+        # Where uploaded files (pitch decks) are kept; outside the instance folder, name a folder of your own.
+        "UPLOAD_FOLDER": env.get("MATCHMAKER_UPLOAD_FOLDER") or str(folder / "uploads"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,

@@ -127,4 +127,4 @@ def route(
     return decorate
 
 
-from web.api import allocations, bookings, mentoring, notifications, openapi, views  # noqa: E402, F401  (registers the routes)
+from web.api import allocations, bookings, investing, mentoring, notifications, openapi, views  # noqa: E402, F401  (registers the routes)

@@ -70,6 +70,12 @@ def _mentor_session_changed(e: events.MentorSessionChanged) -> list[Delivery]:
     return [(e.name, {"action": e.action, "session": e.payload}, targets)]
 
 
+def _introduction_changed(e: events.IntroductionChanged) -> list[Delivery]:
+    people = {*e.member_user_ids, *((e.investor_user_id,) if e.investor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "introduction": e.payload}, targets)]
+
+
 def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
     return [(e.name, e.payload, [rooms.user(e.user_id)])]
 
@@ -92,6 +98,7 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
     events.ConnectionsEnded: _nothing_to_emit,
     events.MentorRequestChanged: _mentor_request_changed,
     events.MentorSessionChanged: _mentor_session_changed,
+    events.IntroductionChanged: _introduction_changed,
 }
 
 

@@ -1,4 +1,5 @@
-"""mentoring: requests, sessions (never overlapping per mentor) and monthly hours
+"""mentoring and investing: mentor requests, sessions (never overlapping per mentor) and monthly
+hours; introductions, deals, investments and fund positions
 
 Revision ID: 0006
 Revises: 0005
@@ -167,6 +168,195 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mentor_sessions_team_id"), ["team_id"], unique=False)
 
     # ### end Alembic commands ###
+    op.create_table(
+        "fund_positions",
+        sa.Column("fund_id", sa.Integer(), nullable=False),
+        sa.Column("size_10k_cny", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("deployed_10k_cny", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.CheckConstraint("deployed_10k_cny <= size_10k_cny", name=op.f("ck_fund_positions_within_size")),
+        sa.CheckConstraint("deployed_10k_cny >= 0", name=op.f("ck_fund_positions_deployed_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["fund_id"], ["resources.id"], name=op.f("fk_fund_positions_fund_id_resources")
+        ),
+        sa.PrimaryKeyConstraint("fund_id", name=op.f("pk_fund_positions")),
+    )
+    op.create_table(
+        "introductions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("space_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("fund_id", sa.Integer(), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=False),
+        sa.Column("pitch", sa.Text(), nullable=False),
+        sa.Column("amount_sought_10k_cny", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("round_sought", sa.String(length=16), nullable=False),
+        sa.Column("use_of_funds", sa.Text(), nullable=False),
+        sa.Column("deck_file", sa.String(length=80), nullable=True),
+        sa.Column("deck_bytes", sa.Integer(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "requested",
+                "more_info",
+                "interested",
+                "passed",
+                "withdrawn",
+                name="introductionstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "pass_reason",
+            sa.Enum(
+                "stage",
+                "sector",
+                "team",
+                "traction",
+                "terms",
+                "other",
+                name="introduction_pass",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("investor_note", sa.String(length=1000), nullable=False),
+        sa.Column("meeting_proposal", sa.String(length=500), nullable=False),
+        sa.Column("host_runs_fund", sa.Boolean(), nullable=False),
+        sa.Column("answered_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("generated", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount_sought_10k_cny >= 0", name=op.f("ck_introductions_amount_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["fund_id"], ["resources.id"], name=op.f("fk_introductions_fund_id_resources")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"], ["users.id"], name=op.f("fk_introductions_requested_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], name=op.f("fk_introductions_space_id_spaces")),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_introductions_team_id_teams")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_introductions")),
+    )
+    with op.batch_alter_table("introductions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_introductions_fund_id"), ["fund_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_introductions_space_id"), ["space_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_introductions_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_introductions_team_id"), ["team_id"], unique=False)
+        batch_op.create_index(
+            "uq_introductions_one_open",
+            ["team_id", "fund_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('requested', 'more_info')"),
+            postgresql_where=sa.text("status IN ('requested', 'more_info')"),
+        )
+
+    op.create_table(
+        "deals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("introduction_id", sa.Integer(), nullable=False),
+        sa.Column("space_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("fund_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "stage",
+            sa.Enum(
+                "introduced",
+                "meeting",
+                "due_diligence",
+                "term_sheet",
+                "invested",
+                "passed",
+                name="dealstage",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "pass_reason",
+            sa.Enum(
+                "stage",
+                "sector",
+                "team",
+                "traction",
+                "terms",
+                "other",
+                name="deal_pass",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("generated", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["fund_id"], ["resources.id"], name=op.f("fk_deals_fund_id_resources")),
+        sa.ForeignKeyConstraint(
+            ["introduction_id"], ["introductions.id"], name=op.f("fk_deals_introduction_id_introductions")
+        ),
+        sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], name=op.f("fk_deals_space_id_spaces")),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_deals_team_id_teams")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deals")),
+        sa.UniqueConstraint("introduction_id", name=op.f("uq_deals_introduction_id")),
+    )
+    with op.batch_alter_table("deals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deals_fund_id"), ["fund_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deals_space_id"), ["space_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deals_stage"), ["stage"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deals_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
+        "investments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fund_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("deal_id", sa.Integer(), nullable=True),
+        sa.Column("follow_on_of_id", sa.Integer(), nullable=True),
+        sa.Column("amount_10k_cny", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column(
+            "instrument",
+            sa.Enum(
+                "equity",
+                "convertible",
+                "safe",
+                "loan",
+                name="instrument",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("invested_on", sa.Date(), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("generated", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount_10k_cny > 0", name=op.f("ck_investments_amount_positive")),
+        sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_investments_deal_id_deals")),
+        sa.ForeignKeyConstraint(
+            ["follow_on_of_id"], ["investments.id"], name=op.f("fk_investments_follow_on_of_id_investments")
+        ),
+        sa.ForeignKeyConstraint(["fund_id"], ["resources.id"], name=op.f("fk_investments_fund_id_resources")),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"], ["users.id"], name=op.f("fk_investments_recorded_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_investments_team_id_teams")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_investments")),
+    )
+    with op.batch_alter_table("investments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_investments_deal_id"), ["deal_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_investments_fund_id"), ["fund_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_investments_team_id"), ["team_id"], unique=False)
+
     create_overlap_guard()
 
 
@@ -210,6 +400,32 @@ def downgrade() -> None:
     elif op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER mentor_sessions_no_overlap_insert")
         op.execute("DROP TRIGGER mentor_sessions_no_overlap_update")
+    with op.batch_alter_table("investments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_investments_team_id"))
+        batch_op.drop_index(batch_op.f("ix_investments_fund_id"))
+        batch_op.drop_index(batch_op.f("ix_investments_deal_id"))
+
+    op.drop_table("investments")
+    with op.batch_alter_table("deals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deals_team_id"))
+        batch_op.drop_index(batch_op.f("ix_deals_stage"))
+        batch_op.drop_index(batch_op.f("ix_deals_space_id"))
+        batch_op.drop_index(batch_op.f("ix_deals_fund_id"))
+
+    op.drop_table("deals")
+    with op.batch_alter_table("introductions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_introductions_one_open",
+            sqlite_where=sa.text("status IN ('requested', 'more_info')"),
+            postgresql_where=sa.text("status IN ('requested', 'more_info')"),
+        )
+        batch_op.drop_index(batch_op.f("ix_introductions_team_id"))
+        batch_op.drop_index(batch_op.f("ix_introductions_status"))
+        batch_op.drop_index(batch_op.f("ix_introductions_space_id"))
+        batch_op.drop_index(batch_op.f("ix_introductions_fund_id"))
+
+    op.drop_table("introductions")
+    op.drop_table("fund_positions")
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("mentor_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mentor_sessions_team_id"))
