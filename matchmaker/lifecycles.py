@@ -433,3 +433,13 @@ def check_deal_move(current: str, target: str) -> None:
         f"处于“{now_zh}”的项目不能直接转入“{to_zh}”，须逐步推进。",
         details={"stage": current, "wanted": target, "allowed": allowed},
     )
+
+
+def changed_meanwhile(what_en: str, what_zh: str, seen: str, current: str, wanted: str) -> InvalidTransition:
+    """The refusal for a change that lost to another one made at the same moment: the row left ``seen``
+    (it is now ``current``) between reading it and changing it."""
+    return InvalidTransition(
+        f"This {what_en} changed meanwhile; nothing was done. Look at it again and retry.",
+        f"该{what_zh}刚刚被他人变更，本次未作任何修改。请刷新后重试。",
+        details={"status": current, "was": seen, "wanted": wanted},
+    )

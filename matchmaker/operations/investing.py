@@ -303,7 +303,7 @@ def _move(session: Session, intro: Introduction, target: IntroductionStatus, **v
     ).scalar_one_or_none()
     session.refresh(intro)
     if won is None:
-        lifecycles.check_introduction_move(intro.status, target)
+        raise lifecycles.changed_meanwhile("introduction", "对接申请", seen, intro.status, target)
 
 
 def answer_introduction(
@@ -442,7 +442,7 @@ def move_deal(
     ).scalar_one_or_none()
     session.refresh(deal)
     if won is None:
-        lifecycles.check_deal_move(deal.stage, stage)
+        raise lifecycles.changed_meanwhile("deal", "投资项目", seen, deal.stage, stage)
     intro = deal.introduction
     if stage == DealStage.INVESTED and investment is not None:
         record_investment(

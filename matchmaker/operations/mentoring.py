@@ -375,10 +375,9 @@ def _move(session: Session, request: MentorRequest, target: MentorRequestStatus,
         .values(status=target, updated_at=utcnow(), **values)
         .returning(MentorRequest.id)
     ).scalar_one_or_none()
-    if won is None:
-        session.refresh(request)
-        lifecycles.check_mentor_request_move(request.status, target)
     session.refresh(request)
+    if won is None:
+        raise lifecycles.changed_meanwhile("request", "辅导申请", seen, request.status, target)
 
 
 def _commit_hours(session: Session, mentor: Resource, month: str, hours: int) -> None:
@@ -412,18 +411,6 @@ def _commit_hours(session: Session, mentor: Resource, month: str, hours: int) ->
         raise refused from exc
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise refused
-
-
-def _release_hours(session: Session, mentor_id: int, month: str, hours: int) -> None:
-    session.execute(
-        update(MentorMonth)
-        .where(
-            MentorMonth.mentor_id == mentor_id,
-            MentorMonth.month == month,
-            MentorMonth.committed_hours >= hours,
-        )
-        .values(committed_hours=MentorMonth.committed_hours - hours)
-    )
 
 
 def _office_hours(session: Session, mentor: Resource) -> slots.Rules:
@@ -728,7 +715,7 @@ def _move_session(session: Session, found: MentorSession, target: MentorSessionS
     ).scalar_one_or_none()
     session.refresh(found)
     if won is None:
-        lifecycles.check_mentor_session_move(found.status, target)
+        raise lifecycles.changed_meanwhile("session", "辅导场次", seen, found.status, target)
 
 
 def report_session(

@@ -4,20 +4,23 @@ no file left behind; the fund never deploys more than it has; the interactions e
 
 from __future__ import annotations
 
-import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Deal, Interaction, Introduction, Investment, Organization, Resource
-from tests.conftest import Client, World, fresh
+from models import Deal, FundPosition, Interaction, Introduction, Investment, Organization, Resource
+from tests.conftest import Client, LiveServer, World, fresh
 from tests.web.booking_support import Api, token_for
+from tests.web.live import api_token
+from tests.web.test_booking_change_race import Call, at_once
 
 ROLES = ("manager", "founder", "member", "other_founder", "mentor", "investor")
+ROUNDS = 6
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -50,11 +53,21 @@ def decks(app: Flask) -> list[Path]:
 
 
 def upload(client: Client, api: Api, intro_id: int, data: bytes, name: str = "deck.pdf") -> Any:
+    """A multipart upload as a browser sends it, built in memory."""
+    boundary = "deck-boundary-7MA4YWxkTrZu0gW"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="deck"; filename="{name}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return client.post(
         f"/api/v1/introductions/{intro_id}/deck",
-        data={"deck": (io.BytesIO(data), name)},
+        data=body,
         headers=api.headers,
-        content_type="multipart/form-data",
+        content_type=f"multipart/form-data; boundary={boundary}",
     )
 
 
@@ -208,7 +221,7 @@ def test_the_fund_never_deploys_more_than_remains(api: dict[str, Api], world: Wo
 
 
 def test_bad_decks_are_refused_and_leave_no_file(
-    api: dict[str, Api], world: World, client: Client, app: Flask, monkeypatch: pytest.MonkeyPatch
+    api: dict[str, Api], world: World, client: Client, app: Flask
 ) -> None:
     from matchmaker.operations import investing
 
@@ -217,8 +230,9 @@ def test_bad_decks_are_refused_and_leave_no_file(
     assert not_pdf.status_code == 422 and not_pdf.get_json()["error"]["details"]["fields"] == {
         "deck": "not_pdf"
     }
-    monkeypatch.setattr(investing, "MAX_DECK_BYTES", 1024)  # a small limit stands in for 20 MB
-    too_big = upload(client, api["founder"], intro["id"], PDF + b"0" * 2048)
+    too_big = upload(
+        client, api["founder"], intro["id"], PDF + b"0" * (investing.MAX_DECK_BYTES - len(PDF) + 1)
+    )
     assert too_big.status_code == 422 and too_big.get_json()["error"]["details"]["fields"] == {
         "deck": "too_large"
     }
@@ -262,3 +276,31 @@ def test_a_team_sees_before_it_sends_that_the_host_runs_the_fund(
     assert api["founder"].get(f"/funds/{world.fund1.id}/investments").json["host_runs_fund"] is True
     made = api["founder"].post("/introductions", pitch(world)).json
     assert made["host_runs_fund"] is True
+
+
+def test_two_deployments_at_once_never_overdraw_the_fund(
+    live_server: LiveServer, world: World, db: Session
+) -> None:
+    db.execute(
+        update(Resource)
+        .where(Resource.id == world.fund1.id)
+        .values(attributes={"rounds": ["seed"], "fund_size_10k_cny": 500})
+    )
+    db.commit()
+    investor = api_token(live_server.url, "investor@test.example")
+    for round_ in range(ROUNDS):
+        db.execute(delete(Investment))
+        db.execute(delete(FundPosition))
+        db.commit()
+        body = {"amount_10k_cny": "300", "instrument": "equity", "invested_on": f"2026-11-{round_ + 1:02d}"}
+        first, second = at_once(
+            live_server.url,
+            [
+                Call("POST", f"/funds/{world.fund1.id}/investments", investor, {**body, "team_id": team.id})
+                for team in (world.team1, world.team2)
+            ],
+        )
+        assert sorted([first.status_code, second.status_code]) == [201, 409], (first.text, second.text)
+        fresh(db)
+        assert db.scalar(select(func.count(Investment.id))) == 1
+        assert db.get_one(FundPosition, world.fund1.id).deployed_10k_cny == Decimal("300.00")

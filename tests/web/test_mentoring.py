@@ -441,3 +441,36 @@ def test_the_team_hears_live_when_its_request_is_answered(live_server: LiveServe
         assert [c["action"] for c in changes] == ["created", "accepted"]
     finally:
         listener.client.disconnect()
+
+
+def test_an_accept_and_a_withdrawal_at_once_leave_exactly_one(
+    live_server: LiveServer, world: World, db: Session
+) -> None:
+    mentor = api_token(live_server.url, "mentor@test.example")
+    founder = api_token(live_server.url, "founder@test.example")
+    for round_ in range(ROUNDS):
+        db.execute(delete(MentorMonth))
+        made = MentorRequest(
+            space_id=world.space1.id,
+            team_id=world.team1.id,
+            mentor_id=world.mentor1.id,
+            requested_by_id=world.id("founder"),
+            topic=f"race {round_}",
+            hours=2,
+            status=MentorRequestStatus.PENDING,
+        )
+        db.add(made)
+        db.commit()
+        accept, withdraw = at_once(
+            live_server.url,
+            [
+                Call("POST", f"/mentor-requests/{made.id}/accept", mentor),
+                Call("POST", f"/mentor-requests/{made.id}/withdraw", founder),
+            ],
+        )
+        assert sorted([accept.status_code, withdraw.status_code]) == [200, 409], (accept.text, withdraw.text)
+        winner = accept if accept.status_code == 200 else withdraw
+        fresh(db)
+        assert db.get_one(MentorRequest, made.id).status.value == winner.json()["status"]
+        committed = db.scalar(select(func.coalesce(func.sum(MentorMonth.committed_hours), 0)))
+        assert committed == (2 if winner is accept else 0)  # hours only for the accept that won

@@ -245,7 +245,10 @@ def upload_deck(intro_id: int) -> Any:
             "请以表单字段 deck 上传路演材料。",
             details={"fields": {"deck": "required"}},
         )
-    data = sent.stream.read(investing.MAX_DECK_BYTES + 1)
+    try:
+        data = sent.stream.read(investing.MAX_DECK_BYTES + 1)
+    finally:
+        sent.close()  # a large upload is spooled to a temporary file: let it go now
     found = investing.attach_deck(get_session(), current_principal(), intro_id, data, upload_folder())
     return investing.introduction_out(found)
 

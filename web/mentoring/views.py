@@ -315,13 +315,11 @@ def ask_introduction() -> Any:
         )
         deck = request.files.get("deck")
         if deck is not None and deck.filename:
-            investing.attach_deck(
-                session,
-                current_principal(),
-                intro.id,
-                deck.stream.read(investing.MAX_DECK_BYTES + 1),
-                upload_folder(),
-            )
+            try:
+                data = deck.stream.read(investing.MAX_DECK_BYTES + 1)
+            finally:
+                deck.close()
+            investing.attach_deck(session, current_principal(), intro.id, data, upload_folder())
         return intro
 
     _made, error = attempt(_send)
