@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -128,6 +128,16 @@ def list_introductions(
         query = query.where(Introduction.team_id == team_id)
     if fund_id is not None:
         query = query.where(Introduction.fund_id == fund_id)
+    if not principal.is_admin:
+        managed = [s for s, role in principal.roles if role == permissions.MANAGER]
+        mine = select(Resource.id).where(Resource.person_user_id == (principal.user_id or 0))
+        query = query.where(
+            or_(
+                Introduction.team_id.in_(list(principal.teams)),
+                Introduction.fund_id.in_(mine),
+                Introduction.space_id.in_(managed),
+            )
+        )
     return [i for i in session.scalars(query.limit(500)) if can_view_introduction(principal, i)]
 
 
