@@ -71,3 +71,39 @@ def test_a_host_run_fund_says_so_and_a_bad_deck_sends_nothing(
     assert refused.status_code == 422 and "路演材料须为 PDF 文件" in refused.get_data(as_text=True)
     fresh(db)
     assert db.scalar(select(func.count(Introduction.id))) == 0  # the pitch went back with the deck
+
+
+def test_a_mentor_proposes_a_time_on_the_page_and_the_team_takes_it(
+    client: Client, world: World, db: Session
+) -> None:
+    from tests.web.booking_support import SHANGHAI, next_week
+
+    client.login("founder@test.example")
+    client.form(
+        "/mentoring/ask",
+        {"team": world.team1.id, "mentor": world.mentor1.id, "topic": "评审", "hours": "1"},
+        token_from=f"/mentoring/ask?team={world.team1.id}&mentor={world.mentor1.id}",
+    )
+    client.post("/logout", data={"csrf_token": client.csrf_token("/")})
+    client.login("mentor@test.example")
+    fresh(db)
+    request_id = db.scalar(select(MentorRequest.id))
+    start = next_week(2, 15).astimezone(SHANGHAI)
+    proposed = client.form(
+        f"/mentoring/requests/{request_id}/propose",
+        {"starts_at": start.strftime("%Y-%m-%dT%H:%M"), "minutes": "60"},
+        token_from="/mentoring",
+    )
+    assert proposed.status_code == 302
+    client.post("/logout", data={"csrf_token": client.csrf_token("/")})
+    client.login("founder@test.example")
+    page = client.get("/mentoring?lang=zh").get_data(as_text=True)
+    assert "导师已提议时间" in page and start.strftime("%Y-%m-%d %H:%M") in page
+    fresh(db)
+    offered = db.get_one(MentorRequest, request_id).proposed_times[0]["starts_at"]
+    taken = client.form(
+        f"/mentoring/requests/{request_id}/accept", {"starts_at": offered}, token_from="/mentoring"
+    )
+    assert taken.status_code == 302
+    fresh(db)
+    assert db.get_one(MentorRequest, request_id).status.value == "accepted"

@@ -3,7 +3,7 @@ an investor's deal-flow board; each redraws its live part when the matching even
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -204,6 +204,20 @@ def accept(request_id: int) -> Any:
         )
 
     return _done(_accept, _("Accepted. The team has been told."))
+
+
+@bp.post("/mentoring/requests/<int:request_id>/propose")
+@login_required
+def propose(request_id: int) -> Any:
+    session = get_session()
+
+    def _propose() -> Any:
+        found = mentoring.get_request(session, current_principal(), request_id)
+        start = _local(request.form.get("starts_at", "").strip(), found.mentor.space.timezone)
+        end = start + timedelta(minutes=_int("minutes", 60))
+        return mentoring.propose_times(session, current_principal(), request_id, [(start, end)])
+
+    return _done(_propose, _("Time proposed. The team has been told."))
 
 
 @bp.post("/mentoring/requests/<int:request_id>/decline")
