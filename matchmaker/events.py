@@ -149,6 +149,48 @@ class TaskNews(Event):
     to_hosts: bool = False
 
 
+@dataclass(frozen=True)
+class MentorRequestChanged(Event):
+    """A mentor request was made, answered, withdrawn or escalated; ``payload`` is its summary, for the
+    team, the mentor and the space's managers (and only them)."""
+
+    name = "mentor_request_changed"
+    action: str  # "created" | "proposed" | "accepted" | "declined" | "withdrawn" | "escalated"
+    space_id: int
+    request_id: int
+    payload: dict[str, Any]
+    member_user_ids: tuple[int, ...] = ()
+    mentor_user_id: int | None = None
+    manager_user_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MentorSessionChanged(Event):
+    """A mentor session was booked, delivered, cancelled or rated; same audience as its request."""
+
+    name = "mentor_session_changed"
+    action: str  # "scheduled" | "delivered" | "cancelled" | "rated" | "preparation_rated"
+    space_id: int
+    session_id: int
+    payload: dict[str, Any]
+    member_user_ids: tuple[int, ...] = ()
+    mentor_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IntroductionChanged(Event):
+    """An introduction was requested or answered, or a deal moved; ``payload`` is for the team, the
+    investor and the space's managers only."""
+
+    name = "introduction_changed"
+    action: str  # "requested" | "more_info" | "interested" | "passed" | "withdrawn" | "deal_moved"
+    space_id: int
+    introduction_id: int
+    payload: dict[str, Any]
+    member_user_ids: tuple[int, ...] = ()
+    investor_user_id: int | None = None
+
+
 def record(session: Session, event: Event) -> None:
     """Keep ``event`` until the unit of work commits; it is dropped if the transaction (or the
     savepoint) it was recorded in rolls back."""

@@ -14,6 +14,8 @@ from decimal import Decimal
 from matchmaker.errors import InvalidTransition
 from models.allocations import RoundStatus
 from models.bookings import BookingStatus, WaitlistStatus
+from models.investing import DealStage, IntroductionStatus
+from models.mentoring import MentorRequestStatus, MentorSessionStatus
 from models.outcomes import OutcomeStatus
 from models.tasks import BidStatus, MilestoneStatus, PaymentStatus, TaskStatus
 from models.teams import AdmissionStatus, Stage
@@ -460,3 +462,153 @@ def check_payment(milestone_status: str, current: str, target: str) -> None:
             "里程碑须验收后方可标记付款，且只能标记一次。",
             details={"status": milestone_status, "payment_status": current, "wanted": target},
         )
+
+
+# Mentor requests: the mentor accepts, declines, or proposes times from their office hours (then the
+# team accepts one of them, or the mentor still declines); the team may withdraw while it is open.
+MENTOR_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    MentorRequestStatus.PENDING: frozenset(
+        {
+            MentorRequestStatus.PROPOSED,
+            MentorRequestStatus.ACCEPTED,
+            MentorRequestStatus.DECLINED,
+            MentorRequestStatus.WITHDRAWN,
+        }
+    ),
+    MentorRequestStatus.PROPOSED: frozenset(
+        {MentorRequestStatus.ACCEPTED, MentorRequestStatus.DECLINED, MentorRequestStatus.WITHDRAWN}
+    ),
+    MentorRequestStatus.ACCEPTED: frozenset(),
+    MentorRequestStatus.DECLINED: frozenset(),
+    MentorRequestStatus.WITHDRAWN: frozenset(),
+}
+MENTOR_REQUEST_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    MentorRequestStatus.PENDING: ("waiting for the mentor", "待导师答复"),
+    MentorRequestStatus.PROPOSED: ("times proposed", "导师已提议时间"),
+    MentorRequestStatus.ACCEPTED: ("accepted", "已接受"),
+    MentorRequestStatus.DECLINED: ("declined", "已婉拒"),
+    MentorRequestStatus.WITHDRAWN: ("withdrawn", "已撤回"),
+}
+
+
+def check_mentor_request_move(current: str, target: str) -> None:
+    if target in MENTOR_REQUEST_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = MENTOR_REQUEST_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"This request is {now_en} and can no longer change that way.",
+        f"该辅导申请状态为“{now_zh}”，不能再如此变更。",
+        details={"status": current, "wanted": target},
+    )
+
+
+# Mentor sessions: booked in the mentor's office hours, then delivered (the mentor reports the hours)
+# or cancelled before they start.
+MENTOR_SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    MentorSessionStatus.SCHEDULED: frozenset({MentorSessionStatus.DELIVERED, MentorSessionStatus.CANCELLED}),
+    MentorSessionStatus.DELIVERED: frozenset(),
+    MentorSessionStatus.CANCELLED: frozenset(),
+}
+MENTOR_SESSION_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    MentorSessionStatus.SCHEDULED: ("scheduled", "已安排"),
+    MentorSessionStatus.DELIVERED: ("delivered", "已完成"),
+    MentorSessionStatus.CANCELLED: ("cancelled", "已取消"),
+}
+
+
+def check_mentor_session_move(current: str, target: str) -> None:
+    if target in MENTOR_SESSION_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = MENTOR_SESSION_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"This session is {now_en} and can no longer change that way.",
+        f"该辅导场次状态为“{now_zh}”，不能再如此变更。",
+        details={"status": current, "wanted": target},
+    )
+
+
+# Introductions: the investor answers interested (a deal opens), pass, or asks for more; the team
+# answers a request for more (requested again) or withdraws while it is open.
+INTRODUCTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    IntroductionStatus.REQUESTED: frozenset(
+        {
+            IntroductionStatus.MORE_INFO,
+            IntroductionStatus.INTERESTED,
+            IntroductionStatus.PASSED,
+            IntroductionStatus.WITHDRAWN,
+        }
+    ),
+    IntroductionStatus.MORE_INFO: frozenset(
+        {IntroductionStatus.REQUESTED, IntroductionStatus.PASSED, IntroductionStatus.WITHDRAWN}
+    ),
+    IntroductionStatus.INTERESTED: frozenset(),
+    IntroductionStatus.PASSED: frozenset(),
+    IntroductionStatus.WITHDRAWN: frozenset(),
+}
+INTRODUCTION_STATUS_NAMES: dict[str, tuple[str, str]] = {
+    IntroductionStatus.REQUESTED: ("waiting for the investor", "待投资人答复"),
+    IntroductionStatus.MORE_INFO: ("more information asked", "投资人要求补充材料"),
+    IntroductionStatus.INTERESTED: ("interested", "有意向"),
+    IntroductionStatus.PASSED: ("passed", "已放弃"),
+    IntroductionStatus.WITHDRAWN: ("withdrawn", "已撤回"),
+}
+
+
+def check_introduction_move(current: str, target: str) -> None:
+    if target in INTRODUCTION_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = INTRODUCTION_STATUS_NAMES.get(current, (current, current))
+    raise InvalidTransition(
+        f"This introduction is {now_en} and can no longer change that way.",
+        f"该对接申请状态为“{now_zh}”，不能再如此变更。",
+        details={"status": current, "wanted": target},
+    )
+
+
+# Deals: one step at a time along the pipeline; an open deal may be passed at any step.
+DEAL_PIPELINE: tuple[str, ...] = (
+    DealStage.INTRODUCED,
+    DealStage.MEETING,
+    DealStage.DUE_DILIGENCE,
+    DealStage.TERM_SHEET,
+    DealStage.INVESTED,
+)
+DEAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    DealStage.INTRODUCED: frozenset({DealStage.MEETING, DealStage.PASSED}),
+    DealStage.MEETING: frozenset({DealStage.DUE_DILIGENCE, DealStage.PASSED}),
+    DealStage.DUE_DILIGENCE: frozenset({DealStage.TERM_SHEET, DealStage.PASSED}),
+    DealStage.TERM_SHEET: frozenset({DealStage.INVESTED, DealStage.PASSED}),
+    DealStage.INVESTED: frozenset(),
+    DealStage.PASSED: frozenset(),
+}
+DEAL_STAGE_NAMES: dict[str, tuple[str, str]] = {
+    DealStage.INTRODUCED: ("introduced", "已引荐"),
+    DealStage.MEETING: ("meeting", "约见"),
+    DealStage.DUE_DILIGENCE: ("due diligence", "尽职调查"),
+    DealStage.TERM_SHEET: ("term sheet", "投资意向书"),
+    DealStage.INVESTED: ("invested", "已投资"),
+    DealStage.PASSED: ("passed", "已放弃"),
+}
+
+
+def check_deal_move(current: str, target: str) -> None:
+    if target in DEAL_TRANSITIONS.get(current, frozenset()):
+        return
+    now_en, now_zh = DEAL_STAGE_NAMES.get(current, (current, current))
+    to_en, to_zh = DEAL_STAGE_NAMES.get(target, (target, target))
+    allowed = sorted(DEAL_TRANSITIONS.get(current, frozenset()))
+    raise InvalidTransition(
+        f"A deal at {now_en} cannot move to {to_en}; it moves one step at a time.",
+        f"处于“{now_zh}”的项目不能直接转入“{to_zh}”，须逐步推进。",
+        details={"stage": current, "wanted": target, "allowed": allowed},
+    )
+
+
+def changed_meanwhile(what_en: str, what_zh: str, seen: str, current: str, wanted: str) -> InvalidTransition:
+    """The refusal for a change that lost to another one made at the same moment: the row left ``seen``
+    (it is now ``current``) between reading it and changing it."""
+    return InvalidTransition(
+        f"This {what_en} changed meanwhile; nothing was done. Look at it again and retry.",
+        f"该{what_zh}刚刚被他人变更，本次未作任何修改。请刷新后重试。",
+        details={"status": current, "was": seen, "wanted": wanted},
+    )

@@ -40,6 +40,13 @@ KINDS: dict[str, tuple[str, str]] = {
     "task_milestone_delivered": ("A team delivered a milestone of your task", "团队已交付任务里程碑"),
     "task_milestone_reviewed": ("Your delivered milestone was reviewed", "您交付的里程碑已审核"),
     "task_rated": ("You were rated for a task", "您在任务中获得了评价"),
+    "mentor_request_received": ("A team asked for your mentoring", "有团队向您申请辅导"),
+    "mentor_request_answered": ("A mentor answered your team's request", "导师已答复您团队的辅导申请"),
+    "mentor_request_escalated": ("A mentor request went unanswered", "有辅导申请长时间未获答复"),
+    "mentor_session_changed": (
+        "A mentor session was booked, reported or rated",
+        "辅导场次已安排、填报或评价",
+    ),
 }
 CHANNELS = ("in_app",)  # e-mail is a channel to come; preferences are kept per channel already
 
@@ -163,6 +170,115 @@ def _team_drafts(e: events.TeamChanged) -> list[Draft]:
     return []
 
 
+# MentorRequestChanged action -> kind, who hears it, and the title's verb in both languages.
+_MENTOR_NEWS: dict[str, tuple[str, str, str, str]] = {
+    "created": ("mentor_request_received", "mentor", "New request", "新辅导申请"),
+    "accepted": ("mentor_request_answered", "team", "Accepted", "已接受"),
+    "declined": ("mentor_request_answered", "team", "Declined", "已婉拒"),
+    "proposed": ("mentor_request_answered", "team", "Times proposed", "导师提议了时间"),
+    "withdrawn": ("mentor_request_answered", "mentor", "Withdrawn", "已撤回"),
+    "escalated": ("mentor_request_escalated", "managers", "Unanswered", "未获答复"),
+}
+
+
+def _mentor_request_drafts(e: events.MentorRequestChanged) -> list[Draft]:
+    if e.action not in _MENTOR_NEWS:
+        return []
+    kind, audience, verb_en, verb_zh = _MENTOR_NEWS[e.action]
+    r = e.payload
+    mentor_en, mentor_zh = _names(r.get("mentor", {}))
+    team_en, team_zh = _names(r.get("team", {}))
+    users = {
+        "team": e.member_user_ids,
+        "mentor": (e.mentor_user_id,) if e.mentor_user_id else (),
+        "managers": e.manager_user_ids,
+    }[audience]
+    if e.action == "accepted" and r.get("from_round"):
+        users = (*users, *((e.mentor_user_id,) if e.mentor_user_id else ()))
+    if not users:
+        return []
+    topic = str(r.get("topic", ""))
+    reason = str(r.get("decline_reason") or "")
+    return [
+        Draft(
+            kind,
+            tuple(users),
+            f"mentor_request:{r['id']}",
+            f"{verb_en}: {team_en} · {mentor_en}",
+            f"{verb_zh}：{team_zh} · {mentor_zh}",
+            f"{topic}" + (f" ({reason})" if reason else ""),
+            f"{topic}" + (f"（{reason}）" if reason else ""),
+            "/mentoring",
+        )
+    ]
+
+
+_SESSION_NEWS: dict[str, tuple[str, str, str]] = {
+    "scheduled": ("both", "Session booked", "辅导已安排"),
+    "delivered": ("team", "Session notes are in", "辅导记录已填报"),
+    "cancelled": ("both", "Session cancelled", "辅导已取消"),
+    "rated": ("mentor", "Your session was rated", "辅导已获评价"),
+}
+
+
+def _mentor_session_drafts(e: events.MentorSessionChanged) -> list[Draft]:
+    if e.action not in _SESSION_NEWS:
+        return []
+    audience, verb_en, verb_zh = _SESSION_NEWS[e.action]
+    s = e.payload
+    mentor = (e.mentor_user_id,) if e.mentor_user_id else ()
+    users = {"team": e.member_user_ids, "mentor": mentor, "both": (*e.member_user_ids, *mentor)}[audience]
+    if not users:
+        return []
+    mentor_en, mentor_zh = _names(s.get("mentor", {}))
+    when = _when({**s, "resource": {"timezone": s.get("timezone")}})
+    return [
+        Draft(
+            "mentor_session_changed",
+            tuple(users),
+            f"mentor_session:{s['id']}",
+            f"{verb_en}: {mentor_en}, {when}",
+            f"{verb_zh}：{mentor_zh}，{when}",
+            link="/mentoring",
+        )
+    ]
+
+
+_INTRODUCTION_NEWS: dict[str, tuple[str, str, str, str]] = {
+    "requested": ("introduction_requested", "investor", "Introduction requested", "新对接申请"),
+    "more_info": ("introduction_answered", "team", "More information asked", "投资人要求补充材料"),
+    "interested": ("introduction_answered", "team", "Interested", "投资人有意向"),
+    "passed": ("introduction_answered", "team", "Passed", "投资人已放弃"),
+    "withdrawn": ("introduction_requested", "investor", "Withdrawn", "已撤回"),
+    "deal_moved": ("introduction_answered", "team", "Deal moved", "项目已推进"),
+}
+
+
+def _introduction_drafts(e: events.IntroductionChanged) -> list[Draft]:
+    if e.action not in _INTRODUCTION_NEWS:
+        return []
+    kind, audience, verb_en, verb_zh = _INTRODUCTION_NEWS[e.action]
+    users = e.member_user_ids if audience == "team" else ((e.investor_user_id,) if e.investor_user_id else ())
+    if not users:
+        return []
+    i = e.payload
+    fund_en, fund_zh = _names(i.get("fund", {}))
+    team_en, team_zh = _names(i.get("team", {}))
+    stage = str((i.get("deal") or {}).get("stage") or "")
+    return [
+        Draft(
+            kind,
+            tuple(users),
+            f"introduction:{i['id']}",
+            f"{verb_en}: {team_en} · {fund_en}",
+            f"{verb_zh}：{team_zh} · {fund_zh}",
+            stage,
+            stage,
+            "/deals" if audience == "investor" else "/mentoring",
+        )
+    ]
+
+
 def drafts_for(event: events.Event, staff_of: Callable[[int], tuple[int, ...]]) -> list[Draft]:
     """The notifications one committed-to-be event causes. ``staff_of(organization_id)`` names the
     host staff of an organisation (the only audience an event does not carry itself)."""
@@ -195,6 +311,12 @@ def drafts_for(event: events.Event, staff_of: Callable[[int], tuple[int, ...]]) 
                 link=f"/tasks/{event.task_id}",
             )
         ]
+    if isinstance(event, events.MentorRequestChanged):
+        return _mentor_request_drafts(event)
+    if isinstance(event, events.MentorSessionChanged):
+        return _mentor_session_drafts(event)
+    if isinstance(event, events.IntroductionChanged):
+        return _introduction_drafts(event)
     if isinstance(event, events.CertificateChanged):
         granted = event.action == "granted"
         return [

@@ -21,7 +21,25 @@ from models.bookings import (
     WaitlistStatus,
 )
 from models.interactions import Interaction, InteractionKind
+from models.investing import (
+    Deal,
+    DealStage,
+    FundPosition,
+    Instrument,
+    Introduction,
+    IntroductionStatus,
+    Investment,
+    PassReason,
+)
 from models.jobs import JobRun, JobRunStatus
+from models.mentoring import (
+    DeclineReason,
+    MentorMonth,
+    MentorRequest,
+    MentorRequestStatus,
+    MentorSession,
+    MentorSessionStatus,
+)
 from models.notifications import Notification, NotificationPreference
 from models.outcomes import EventKind, EventRegistration, OutcomeStatus, RevenueBand, SpaceEvent, TeamOutcome
 from models.people import ApiToken, Membership, Role, User
@@ -68,22 +86,36 @@ __all__ = [
     "Certification",
     "Charge",
     "ChargeKind",
+    "Deal",
+    "DealStage",
+    "DeclineReason",
     "EntityNature",
     "EventKind",
     "EventRegistration",
+    "FundPosition",
     "IdempotencyRecord",
+    "Instrument",
     "Interaction",
     "InteractionKind",
+    "Introduction",
+    "IntroductionStatus",
+    "Investment",
     "IpTerms",
     "JobRun",
     "JobRunStatus",
     "Membership",
+    "MentorMonth",
+    "MentorRequest",
+    "MentorRequestStatus",
+    "MentorSession",
+    "MentorSessionStatus",
     "MilestoneStatus",
     "Notification",
     "NotificationPreference",
     "Organization",
     "OrganizationKind",
     "OutcomeStatus",
+    "PassReason",
     "PaymentStatus",
     "Resource",
     "ResourceKind",

@@ -18,7 +18,9 @@ from models import (
     AdmissionStatus,
     Allowance,
     Availability,
+    Introduction,
     Membership,
+    MentorRequest,
     Organization,
     OrganizationKind,
     Resource,
@@ -313,3 +315,19 @@ def get_or_create_allowance(
         session.add(allowance)
         session.flush()
     return allowance
+
+
+def add_mentor_request(session: Session, **fields: Any) -> MentorRequest:
+    """A mentor request as given (generated demo rows and tests); the caller keeps it consistent."""
+    request = MentorRequest(**fields)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def add_introduction(session: Session, **fields: Any) -> Introduction:
+    """An introduction request as given (generated demo rows and tests)."""
+    intro = Introduction(**fields)
+    session.add(intro)
+    session.flush()
+    return intro

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import passwords
 from models import Resource, Space
-from seeds import bookings, builders, history
+from seeds import bookings, builders, history, mentoring
 from seeds import tasks as task_history
 from seeds.schema import DATA_DIR, SpaceData, TeamData, load_space_file, load_vocabulary, space_files
 
@@ -118,6 +118,18 @@ def load_demo(
                 f"{lived.milestones} milestones, {lived.ratings} ratings"
                 if lived
                 else f"{data.slug}: task lifecycles already present"
+            )
+        with factory.begin() as session:
+            space = session.get_one(Space, space.id)
+            rng = random.Random(f"{seed}:{data.slug}:mentoring")
+            on = today or date.today()
+            made_m = mentoring.generate(session, space, rng=rng, end=history_end, today=on)
+            progress(
+                f"{data.slug}: generated {made_m.requests} mentor requests, {made_m.sessions} sessions, "
+                f"{made_m.introductions} introductions, {made_m.deals} deals, "
+                f"{made_m.investments} investments"
+                if made_m
+                else f"{data.slug}: mentoring and deals already present"
             )
     return logins
 

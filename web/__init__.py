@@ -89,6 +89,7 @@ def create_app(
     from web.catalogue.views import bp as catalogue_bp
     from web.cockpit.views import bp as cockpit_bp
     from web.home.views import bp as home_bp
+    from web.mentoring.views import bp as mentoring_bp
     from web.notifications.views import bp as notifications_bp
     from web.spaces.views import bp as spaces_bp
     from web.tasks.views import bp as tasks_bp
@@ -107,6 +108,7 @@ def create_app(
         workbench_bp,
         cockpit_bp,
         tasks_bp,
+        mentoring_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

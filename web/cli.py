@@ -52,12 +52,14 @@ def _serve(host: str, port: int, debug: bool = False, dev: bool = False) -> None
     from web import create_app, rankers
     from web.bookings import sweeper
     from web.extensions import socketio
+    from web.mentoring import escalation
     from web.tasks import deadlines
 
     app = create_app()
     sweeper.start(app)
     rankers.start(app)
     deadlines.start(app)
+    escalation.start(app)
     click.echo(f"Serving on http://{host}:{port} with the development server (Ctrl+C to stop)")
     socketio.run(app, host=host, port=port, debug=debug, use_reloader=False, allow_unsafe_werkzeug=True)
 

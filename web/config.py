@@ -52,6 +52,10 @@ def from_environment(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONCURRENT_REQUESTS": int(env.get("MATCHMAKER_MAX_CONCURRENT_REQUESTS", "2")),
         # How often a serving process releases lapsed holds and no-shows (0: never; run `matchmaker sweep`).
         "SWEEP_SECONDS": int(env.get("MATCHMAKER_SWEEP_SECONDS", "30")),
+        # How often open mentor requests are checked for escalation to the managers (0: never).
+        "MENTOR_ESCALATION_SECONDS": int(env.get("MATCHMAKER_MENTOR_ESCALATION_SECONDS", "300")),
+        # Where uploaded files (pitch decks) are kept; outside the instance folder, name a folder of your own.
+        "UPLOAD_FOLDER": env.get("MATCHMAKER_UPLOAD_FOLDER") or str(folder / "uploads"),
         # How often bidding is closed on tasks whose bid deadline has come (0: never).
         "TASK_DEADLINE_SECONDS": int(env.get("MATCHMAKER_TASK_DEADLINE_SECONDS", "60")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,

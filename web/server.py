@@ -53,12 +53,14 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type i
         # Runs in the worker after the fork, so the sweeper's thread lives in the serving process.
         from web import create_app, rankers
         from web.bookings import sweeper
+        from web.mentoring import escalation
         from web.tasks import deadlines
 
         app = create_app()
         sweeper.start(app)
         rankers.start(app)  # the ranker is built off the request path, from the start
         deadlines.start(app)
+        escalation.start(app)
         return app
 
 

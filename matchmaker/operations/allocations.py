@@ -212,6 +212,19 @@ def publish_round(session: Session, principal: Principal, round_id: int) -> Allo
         before={"status": RoundStatus.DRAFT},
         after={"status": found.status},
     )
+    if found.resource_kind == "mentor":  # each published mentor line is an accepted request
+        from matchmaker.operations import mentoring
+
+        for a in found.assignments:
+            mentoring.accept_round_line(
+                session,
+                round_id=found.id,
+                team_id=a.team_id,
+                mentor=a.resource,
+                hours=a.units,
+                title=found.title,
+                now=found.published_at or utcnow(),
+            )
     members: dict[int, set[int]] = {}
     for tm in session.scalars(select(TeamMember).where(TeamMember.team_id.in_(found.team_ids))):
         members.setdefault(tm.team_id, set()).add(tm.user_id)

@@ -570,7 +570,11 @@ def test_two_workers_run_each_scheduled_sweep_once(
 def test_a_job_of_a_killed_worker_completes_once_after_a_restart(
     workers: Callable[..., Workers], world: World, db: Session, engine: Engine
 ) -> None:
-    group = workers(MATCHMAKER_SWEEP_SECONDS="0", MATCHMAKER_JOB_RETRY_SECONDS="0")
+    group = workers(
+        MATCHMAKER_SWEEP_SECONDS="0",
+        MATCHMAKER_MENTOR_ESCALATION_SECONDS="0",
+        MATCHMAKER_JOB_RETRY_SECONDS="0",
+    )
     first = group.start()
     group.wait_ready(1)
     with engine.connect() as blocker:

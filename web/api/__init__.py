@@ -127,4 +127,4 @@ def route(
     return decorate
 
 
-from web.api import allocations, bookings, cockpit, notifications, openapi, tasks, views  # noqa: E402, F401  (registers the routes)
+from web.api import allocations, bookings, cockpit, investing, mentoring, notifications, openapi, tasks, views  # noqa: E402, F401  (registers the routes)

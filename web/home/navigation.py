@@ -50,6 +50,10 @@ def menu_for(session: Session, principal: Principal, spaces: list[Space]) -> lis
     ).all()
     for resource in matched:
         mine.links.append((str(_l("Teams that fit you")), url_for("catalogue.show", resource_id=resource.id)))
+    if principal.teams or any(r == "mentor" for _, r in principal.roles):
+        mine.links.append((str(_l("Mentoring and investment")), url_for("mentoring.index")))
+    if any(r == "investor" for _, r in principal.roles):
+        mine.links.append((str(_l("Deal flow")), url_for("mentoring.board")))
     mine.links.append((str(_l("Tasks")), url_for("tasks.board")))
     if principal.teams:
         mine.links.append((str(_l("My bids")), url_for("tasks.my_bids")))

@@ -14,6 +14,7 @@ from web.jobs.runner import JobContext, JobSpec, register
 SWEEP_BOOKINGS = "sweep_bookings"
 TRAIN_RANKER = "train_ranker"
 CLOSE_TASK_BIDDING = "close_task_bidding"
+ESCALATE_MENTOR_REQUESTS = "escalate_mentor_requests"
 
 
 def sweep_bookings(job: JobContext) -> dict[str, Any]:
@@ -32,6 +33,17 @@ def close_task_bidding(job: JobContext) -> dict[str, Any]:
     with job.unit_of_work(write=True) as session:
         closed = task_ops.close_lapsed_bidding(session, job.now())
         result = {"closed": len(closed)}
+        job.complete(session, result)
+    return result
+
+
+def escalate_mentor_requests(job: JobContext) -> dict[str, Any]:
+    """Hand mentor requests nobody answered in time to their space's managers, on the job's clock."""
+    from matchmaker.operations import mentoring
+
+    with job.unit_of_work(write=True) as session:
+        escalated = mentoring.escalate_unanswered(session, job.now())
+        result = {"escalated": len(escalated)}
         job.complete(session, result)
     return result
 
@@ -74,6 +86,16 @@ register(
         CLOSE_TASK_BIDDING,
         close_task_bidding,
         retry=RetryPolicy(retries=2, first_delay=5, factor=3),
+        timeout=300,
+        exclusive=True,
+        keep_completed=timedelta(days=1),
+    )
+)
+register(
+    JobSpec(
+        ESCALATE_MENTOR_REQUESTS,
+        escalate_mentor_requests,
+        retry=RetryPolicy(retries=2, first_delay=30, factor=3),
         timeout=300,
         exclusive=True,
         keep_completed=timedelta(days=1),

@@ -61,6 +61,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
     from web.bookings import sweeper
     from web.jobs import layer
     from web.jobs.queue import QueueJobs
+    from web.mentoring import escalation
     from web.tasks import deadlines
 
     _app = app
@@ -79,6 +80,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
 
     sweeper.start(app)  # records the sweep's schedule on the queue layer
     deadlines.start(app)  # and the closing of lapsed task bidding
+    escalation.start(app)
     stop = threading.Event()
     ticker = threading.Thread(target=jobs.run_schedules, args=(stop,), name="schedules", daemon=True)
     if not burst:

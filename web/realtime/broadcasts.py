@@ -66,6 +66,25 @@ def _task_changed(e: events.TaskChanged) -> list[Delivery]:
     return [(e.name, {"action": e.action, "task": e.payload}, watchers)]
 
 
+def _mentor_request_changed(e: events.MentorRequestChanged) -> list[Delivery]:
+    # What a team asked is for the team, the mentor and the space's managers only.
+    people = {*e.member_user_ids, *((e.mentor_user_id,) if e.mentor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "request": e.payload}, targets)]
+
+
+def _mentor_session_changed(e: events.MentorSessionChanged) -> list[Delivery]:
+    people = {*e.member_user_ids, *((e.mentor_user_id,) if e.mentor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "session": e.payload}, targets)]
+
+
+def _introduction_changed(e: events.IntroductionChanged) -> list[Delivery]:
+    people = {*e.member_user_ids, *((e.investor_user_id,) if e.investor_user_id else ())}
+    targets = [rooms.managers(e.space_id), *(rooms.user(u) for u in sorted(people))]
+    return [(e.name, {"action": e.action, "introduction": e.payload}, targets)]
+
+
 def _notification_created(e: events.NotificationCreated) -> list[Delivery]:
     return [(e.name, e.payload, [rooms.user(e.user_id)])]
 
@@ -88,6 +107,9 @@ ROUTES: dict[type[events.Event], Callable[[Any], list[Delivery]]] = {
     events.ConnectionsEnded: _nothing_to_emit,
     events.TaskChanged: _task_changed,
     events.TaskNews: _nothing_to_emit,
+    events.MentorRequestChanged: _mentor_request_changed,
+    events.MentorSessionChanged: _mentor_session_changed,
+    events.IntroductionChanged: _introduction_changed,
 }
 
 

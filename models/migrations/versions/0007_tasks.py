@@ -1,7 +1,7 @@
 """crowdsourced tasks: bids, questions, terms and their history, invitations, milestones, ratings
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 14:51:56.153372
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """cockpit: quarterly team outcomes, space events and trainings, registrations and attendance
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29 15:04:30.373502
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

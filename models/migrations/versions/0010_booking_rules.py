@@ -1,7 +1,7 @@
 """booking rules: a no-show fee per resource, and what happens to bookings when access is lost
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29 15:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Mentoring in the browser: the mentor inbox, calendar and hours, and the escalation schedule."""
