@@ -27,6 +27,7 @@ def test_post_bid_award_and_accept_a_milestone_in_the_browser(
     world: World,
 ) -> None:
     log_in(page, live_server, "host@test.example")
+    page.click("summary:has-text('我的工作')")  # the menu group that holds the desk
     page.click("text=任务管理台")
     page.fill("input[name=title_zh]", "晶圆图缺陷分类")
     page.fill("input[name=title_en]", "Wafer map defect classification")

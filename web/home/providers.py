@@ -14,7 +14,22 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker.permissions import Principal
-from models import AdmissionStatus, Booking, BookingStatus, Resource, Team
+from models import (
+    AdmissionStatus,
+    Booking,
+    BookingStatus,
+    Introduction,
+    IntroductionStatus,
+    MentorRequest,
+    MentorRequestStatus,
+    MilestoneStatus,
+    Resource,
+    Task,
+    TaskBid,
+    TaskMilestone,
+    TaskStatus,
+    Team,
+)
 from web.i18n import loc
 
 
@@ -157,4 +172,130 @@ def upcoming_bookings(session: Session, principal: Principal, now: datetime) -> 
         )
         for b in _team_bookings(session, principal, now, wanted)
         if b.starts_at < soon
+    ]
+
+
+# Mentoring, introductions and tasks -----------------------------------------------------------------
+
+SECTIONS["mentor_requests"] = _l("Mentor requests to answer")
+SECTIONS["proposed_times"] = _l("Times a mentor proposed to your team")
+SECTIONS["introductions"] = _l("Introductions waiting for your answer")
+SECTIONS["task_reviews"] = _l("Task milestones to review")
+SECTIONS["task_due"] = _l("Task milestones your team owes")
+
+
+@provides
+def mentor_requests_to_answer(session: Session, principal: Principal, now: datetime) -> Iterable[HomeItem]:
+    """A mentor's open requests, oldest first (the escalation clock runs on them)."""
+    if not principal.is_authenticated:
+        return []
+    found = session.scalars(
+        select(MentorRequest)
+        .join(Resource, Resource.id == MentorRequest.mentor_id)
+        .where(
+            Resource.person_user_id == principal.user_id, MentorRequest.status == MentorRequestStatus.PENDING
+        )
+        .options(selectinload(MentorRequest.team))
+        .order_by(MentorRequest.created_at)
+        .limit(LIMIT)
+    )
+    return [
+        HomeItem("mentor_requests", r.topic, loc(r.team, "name"), url_for("mentoring.index"), r.created_at)
+        for r in found
+    ]
+
+
+@provides
+def proposed_times_to_take(session: Session, principal: Principal, now: datetime) -> Iterable[HomeItem]:
+    if not principal.teams:
+        return []
+    found = session.scalars(
+        select(MentorRequest)
+        .where(
+            MentorRequest.team_id.in_(list(principal.teams)),
+            MentorRequest.status == MentorRequestStatus.PROPOSED,
+        )
+        .options(selectinload(MentorRequest.mentor))
+        .order_by(MentorRequest.updated_at)
+        .limit(LIMIT)
+    )
+    return [
+        HomeItem("proposed_times", r.topic, loc(r.mentor, "name"), url_for("mentoring.index"), r.updated_at)
+        for r in found
+    ]
+
+
+@provides
+def introductions_to_answer(session: Session, principal: Principal, now: datetime) -> Iterable[HomeItem]:
+    if not principal.is_authenticated:
+        return []
+    found = session.scalars(
+        select(Introduction)
+        .join(Resource, Resource.id == Introduction.fund_id)
+        .where(
+            Resource.person_user_id == principal.user_id,
+            Introduction.status == IntroductionStatus.REQUESTED,
+        )
+        .options(selectinload(Introduction.team))
+        .order_by(Introduction.created_at)
+        .limit(LIMIT)
+    )
+    return [
+        HomeItem(
+            "introductions",
+            loc(i.team, "name"),
+            f"{i.amount_sought_10k_cny} {_l('10k CNY')}",
+            url_for("mentoring.board"),
+            i.created_at,
+        )
+        for i in found
+    ]
+
+
+@provides
+def task_milestones_to_review(session: Session, principal: Principal, now: datetime) -> Iterable[HomeItem]:
+    """Work a team delivered on a task of the person's organisation, waiting for acceptance."""
+    orgs = {o for _, o in principal.organizations}
+    if not orgs:
+        return []
+    found = session.execute(
+        select(TaskMilestone, Task)
+        .join(Task, Task.id == TaskMilestone.task_id)
+        .where(Task.organization_id.in_(orgs), TaskMilestone.status == MilestoneStatus.DELIVERED)
+        .order_by(TaskMilestone.delivered_at)
+        .limit(LIMIT)
+    ).all()
+    return [
+        HomeItem(
+            "task_reviews", loc(t, "title"), m.title, url_for("tasks.show", task_id=t.id), m.delivered_at
+        )
+        for m, t in found
+    ]
+
+
+@provides
+def task_milestones_due(session: Session, principal: Principal, now: datetime) -> Iterable[HomeItem]:
+    """Milestones of the person's teams' awarded bids still to deliver (or to deliver again)."""
+    if not principal.teams:
+        return []
+    found = session.execute(
+        select(TaskMilestone, Task)
+        .join(Task, Task.id == TaskMilestone.task_id)
+        .join(TaskBid, TaskBid.id == TaskMilestone.bid_id)
+        .where(
+            TaskBid.team_id.in_(list(principal.teams)),
+            TaskMilestone.status.in_((MilestoneStatus.PENDING, MilestoneStatus.REVISION_REQUESTED)),
+            Task.status.in_((TaskStatus.AWARDED, TaskStatus.IN_DELIVERY)),
+        )
+        .order_by(TaskMilestone.due_on)
+        .limit(LIMIT)
+    ).all()
+    return [
+        HomeItem(
+            "task_due",
+            loc(t, "title"),
+            f"{m.title} · {m.due_on.isoformat()}",
+            url_for("tasks.show", task_id=t.id),
+        )
+        for m, t in found
     ]
