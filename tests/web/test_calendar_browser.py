@@ -85,3 +85,22 @@ def test_time_already_begun_is_past_and_the_time_column_stays_beside_its_row(
     header = page.eval_on_selector("#slots thead th[scope=col]", "th => th.getBoundingClientRect().top")
     box = page.eval_on_selector(".slots-scroll", "box => box.getBoundingClientRect().top")
     assert abs(header - box) < 1
+
+
+def test_a_founder_books_from_a_recommendation_in_two_clicks(
+    page: Page, live_server: LiveServer, world: World
+) -> None:
+    """From the team page: the recommendation's "Book: free from …" opens the calendar with that slot
+    selected (the first click), and the panel's Book button books it (the second)."""
+    log_in(page, live_server, "founder@test.example")
+    page.goto(f"{live_server.url}/teams/{world.team1.id}")
+    suggestion = page.locator("a.book-suggestion").first
+    expect(suggestion).to_be_visible()
+    suggestion.click()  # one
+    expect(page.locator("#calendar")).to_have_attribute("data-ready", "true")
+    selected = page.locator("#slots td.selected").first
+    expect(selected).to_have_attribute("data-state", "free")
+    start = selected.get_attribute("data-start")
+    page.click("#book")  # two
+    expect(page.locator("#booking-result")).to_contain_text("预约成功")
+    expect(page.locator(f'#slots td[data-start="{start}"]')).to_have_attribute("data-state", "mine")

@@ -525,7 +525,10 @@ def workers(
     made: list[Workers] = []
 
     def make(**env: str) -> Workers:
-        made.append(Workers(engine, tmp_path, queue_name, **env))
+        # Only the schedule a test is about runs: the task deadlines and the mentor escalation are off
+        # unless a test turns them on (their runs would share the queue and the logs counted here).
+        quiet = {"MATCHMAKER_TASK_DEADLINE_SECONDS": "0", "MATCHMAKER_MENTOR_ESCALATION_SECONDS": "0"}
+        made.append(Workers(engine, tmp_path, queue_name, **{**quiet, **env}))
         return made[-1]
 
     try:
