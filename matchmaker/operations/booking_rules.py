@@ -116,7 +116,7 @@ def availability_out(availability: Availability) -> dict[str, Any]:
     return {name: getattr(availability, name) for name in AVAILABILITY_FIELDS}
 
 
-def _check_weekly_hours(raw: Any) -> list[dict[str, Any]]:
+def check_weekly_hours(raw: Any) -> list[dict[str, Any]]:
     try:
         openings = [slots.Opening.parse(o) for o in raw]
     except (KeyError, TypeError, ValueError) as exc:
@@ -147,7 +147,7 @@ def set_availability(
         session.add(current)
     for name, value in changes.items():
         if name == "weekly_hours":
-            value = _check_weekly_hours(value)
+            value = check_weekly_hours(value)
         elif name == "lost_access_effect":
             value = BlackoutEffect(value)
         setattr(current, name, value)
@@ -165,7 +165,7 @@ def set_availability(
                 "预约时长须为时间格的整数倍。",
                 details={"fields": {name: "misaligned"}},
             )
-    _check_together(current)
+    check_together(current)
     session.flush()
     record_calendar(session, resource, "availability_changed", availability_out(current))
     audit.record(
@@ -180,7 +180,7 @@ def set_availability(
     return current
 
 
-def _check_together(current: Availability) -> None:
+def check_together(current: Availability) -> None:
     """Settings that are each fine alone but not together (see ``matchmaker.rule_checks``)."""
     openings = [slots.Opening.parse(o) for o in current.weekly_hours]
     problem = (

@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from matchmaker import events, lifecycles, permissions, slots
+from matchmaker import events, lifecycles, permissions, rule_checks, slots
 from matchmaker.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, ResourceRetired
-from matchmaker.operations import booking_rules, teams
+from matchmaker.operations import audit, booking_rules, teams
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -868,3 +868,41 @@ def mentor_for_user(session: Session, user_id: int) -> list[Resource]:
             select(Resource).where(Resource.person_user_id == user_id, Resource.kind == ResourceKind.MENTOR)
         )
     )
+
+
+def office_hours(session: Session, mentor_id: int) -> list[dict[str, Any]]:
+    """The weekly periods a mentor meets teams in (the default opening hours until they set their own)."""
+    return list(booking_rules.availability_of(session, _mentor(session, mentor_id)).weekly_hours)
+
+
+def set_office_hours(
+    session: Session, principal: Principal, mentor_id: int, weekly_hours: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The mentor (or a manager of the space) sets the weekly periods sessions and proposed times must
+    lie in; periods that overlap or end before they start are refused, nothing saved. Sessions already
+    booked stay as they are."""
+    mentor = _mentor(session, mentor_id)
+    if mentor.is_retired:
+        raise ResourceRetired(mentor.id)
+    if principal.user_id != mentor.person_user_id and not principal.is_manager_of(mentor.space_id):
+        raise Forbidden("set this mentor's office hours", "设置该导师的辅导时间")
+    hours = booking_rules.check_weekly_hours(weekly_hours)
+    problem = rule_checks.opening_problem([slots.Opening.parse(o) for o in hours])
+    if problem is not None:
+        raise InvalidInput(problem.en, problem.zh, details={"fields": {problem.field: problem.code}})
+    current = booking_rules.availability_of(session, mentor)
+    before = list(current.weekly_hours)
+    if current not in session:
+        session.add(current)
+    current.weekly_hours = hours
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        space_id=mentor.space_id,
+        action="mentor_office_hours_changed",
+        subject=f"resource:{mentor.id}",
+        before={"weekly_hours": before},
+        after={"weekly_hours": hours},
+    )
+    return hours

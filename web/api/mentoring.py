@@ -14,7 +14,7 @@ from models import Resource, ResourceKind
 from models.base import utcnow
 from web.api import route
 from web.api.answers import Answer, Day, Timestamp
-from web.api.schemas import Body, Id, Long, Moment, Printable, Short
+from web.api.schemas import Body, Id, Long, Moment, OpeningIn, Printable, Short
 from web.api.schemas import Day as DayIn
 from web.db import get_session
 from web.security import current_principal
@@ -100,6 +100,12 @@ class MentorSessionParams(BaseModel):
     mentor_id: Id | None = None
 
 
+class OfficeHoursIn(Body):
+    """The weekly periods the mentor meets teams in (0 = Monday), e.g. Tuesday 14:00-18:00."""
+
+    weekly_hours: list[OpeningIn] = Field(max_length=50)
+
+
 class MentorHoursParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -167,6 +173,17 @@ class MentorRequestOut(Answer):
 
 class MentorRequestList(Answer):
     items: list[MentorRequestOut]
+
+
+class OfficeHourOut(Answer):
+    weekday: int
+    start: str
+    end: str
+
+
+class OfficeHoursOut(Answer):
+    mentor_id: int
+    weekly_hours: list[OfficeHourOut]
 
 
 class MentorHoursOut(Answer):
@@ -399,3 +416,30 @@ def mentor_hours(mentor_id: int, query: MentorHoursParams) -> Any:
         raise NotFound("mentor", "导师", mentor_id)
     month = query.month or mentoring.month_of(mentor, utcnow())
     return mentoring.hours_of(session, mentor, month)
+
+
+@route(
+    "/mentors/<int:mentor_id>/office-hours",
+    "GET",
+    "A mentor's office hours: the weekly periods sessions and proposed times lie in",
+    tag=TAG,
+    answer=OfficeHoursOut,
+)
+def office_hours(mentor_id: int) -> Any:
+    session = get_session()
+    return {"mentor_id": mentor_id, "weekly_hours": mentoring.office_hours(session, mentor_id)}
+
+
+@route(
+    "/mentors/<int:mentor_id>/office-hours",
+    "PUT",
+    "The mentor (or a manager) sets the office hours; overlapping periods are refused",
+    tag=TAG,
+    body=OfficeHoursIn,
+    answer=OfficeHoursOut,
+)
+def set_office_hours(mentor_id: int, body: OfficeHoursIn) -> Any:
+    hours = mentoring.set_office_hours(
+        get_session(), current_principal(), mentor_id, [o.model_dump() for o in body.weekly_hours]
+    )
+    return {"mentor_id": mentor_id, "weekly_hours": hours}

@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker import rule_checks, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError
-from matchmaker.operations import accounts, booking_rules, calendars, spaces, teams
+from matchmaker.operations import accounts, booking_rules, calendars, mentoring, spaces, teams
 from matchmaker.operations import bookings as booking_ops
 from matchmaker.permissions import can_set_allowances
 from models import (
@@ -27,6 +27,7 @@ from models import (
     Membership,
     Organization,
     Resource,
+    ResourceKind,
     Role,
     Team,
     User,
@@ -461,3 +462,38 @@ def team(space_id: int, team_id: int) -> Any:
             )
         },
     )
+
+
+# A mentor's office hours ----------------------------------------------------------------------------
+
+
+def _office_hours_context(mentor_id: int) -> dict[str, Any]:
+    session = get_session()
+    mentor = session.get(Resource, mentor_id)
+    principal = current_principal()
+    if (
+        mentor is None
+        or mentor.kind is not ResourceKind.MENTOR
+        or (principal.user_id != mentor.person_user_id and not principal.is_manager_of(mentor.space_id))
+    ):
+        abort(404)
+    hours = mentoring.office_hours(session, mentor_id)
+    return {"mentor": mentor, "hours": _hours_by_day(hours), "periods": PERIODS}
+
+
+@bp.get("/mentors/<int:mentor_id>/office-hours")
+@login_required
+def office_hours(mentor_id: int) -> Any:
+    return _render("workbench/office_hours.html", None, **_office_hours_context(mentor_id))
+
+
+@bp.post("/mentors/<int:mentor_id>/office-hours")
+@login_required
+def save_office_hours(mentor_id: int) -> Any:
+    context = _office_hours_context(mentor_id)
+    _, error = attempt(
+        lambda: mentoring.set_office_hours(get_session(), current_principal(), mentor_id, _hours_from_form())
+    )
+    if error is not None:
+        return _render("workbench/office_hours.html", error, **context)
+    return _render("workbench/office_hours.html", None, **_office_hours_context(mentor_id), saved=True)
