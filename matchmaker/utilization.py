@@ -335,3 +335,81 @@ def mentor_capacity_hours(monthly_hours: Mapping[int, int], months: float) -> di
 def months_between(start: datetime, end: datetime) -> float:
     """A period's length in average months (365.25 / 12 days), for scaling monthly capacities."""
     return round((end - start).total_seconds() / (365.25 / 12 * 86400), 4)
+
+
+# Mentors, funds and deal flow ---------------------------------------------------------------------
+
+# A mentor whose hours in a period (delivered and still scheduled) stay below this share of what the
+# profile offers is under capacity; above the whole of it, over.
+MENTOR_UNDER_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class MentorLoad:
+    """One mentor's hours in a period: what the profile offers, what was delivered and what is still
+    scheduled (sessions starting in the period)."""
+
+    mentor_id: int
+    capacity_hours: float
+    delivered_hours: float = 0.0
+    scheduled_hours: float = 0.0
+
+    @property
+    def booked_hours(self) -> float:
+        return round(self.delivered_hours + self.scheduled_hours, 2)
+
+    @property
+    def delivery(self) -> float | None:
+        """Delivered ÷ offered."""
+        return ratio(self.delivered_hours, self.capacity_hours)
+
+    @property
+    def status(self) -> str:
+        """``over`` when delivered and scheduled hours exceed what is offered, ``under`` when they stay
+        below ``MENTOR_UNDER_SHARE`` of it, ``within`` otherwise (a mentor offering nothing and asked
+        for nothing is within)."""
+        if self.booked_hours > self.capacity_hours:
+            return "over"
+        if self.booked_hours < MENTOR_UNDER_SHARE * self.capacity_hours:
+            return "under"
+        return "within"
+
+
+def mentors_to_act_on(loads: Iterable[MentorLoad]) -> list[MentorLoad]:
+    """Mentors over capacity (most over first), then those under it (least used first)."""
+    items = list(loads)
+    over = sorted(
+        (m for m in items if m.status == "over"),
+        key=lambda m: (-(m.booked_hours - m.capacity_hours), m.mentor_id),
+    )
+    under = sorted(
+        (m for m in items if m.status == "under"),
+        key=lambda m: (ratio(m.booked_hours, m.capacity_hours) or 0.0, m.mentor_id),
+    )
+    return over + under
+
+
+def deployment_share(deployed: float, size: float) -> float | None:
+    """A fund's deployed sum ÷ its size; None for a fund whose size is not recorded."""
+    return ratio(deployed, size)
+
+
+INTRODUCTION_OUTCOMES = ("open", "interested", "passed", "withdrawn")
+
+
+def introduction_outcomes(by_status: Mapping[str, int]) -> dict[str, int | float | None]:
+    """Introductions asked for in a period and where they stand: still open (requested or waiting for
+    more information), taken up (``interested``, a deal opened), passed or withdrawn; and the take-up
+    rate, interested ÷ answered (interested or passed)."""
+    out: dict[str, int | float | None] = {"requested": sum(by_status.values())}
+    out["open"] = by_status.get("requested", 0) + by_status.get("more_info", 0)
+    for outcome in INTRODUCTION_OUTCOMES[1:]:
+        out[outcome] = by_status.get(outcome, 0)
+    interested, passed = by_status.get("interested", 0), by_status.get("passed", 0)
+    out["take_up_rate"] = ratio(interested, interested + passed)
+    return out
+
+
+def pipeline(by_stage: Mapping[str, int], stages: Sequence[str]) -> dict[str, int]:
+    """Deals per pipeline stage, every stage listed in the pipeline's order."""
+    return {stage: int(by_stage.get(stage, 0)) for stage in stages}

@@ -59,9 +59,13 @@ def check_answer(app: Flask, response: TestResponse) -> None:
     name, responses = _documented_responses(app, method, path)
     status = response.status_code
     documented = responses.get(str(status)) or responses.get(f"{status // 100}XX")
+    content = documented.get("content") if documented is not None else None
+    if content is not None and "application/json" not in content:  # a file: its documented type, not empty
+        assert response.mimetype in content, f"{name} answered {response.mimetype}, not {list(content)}"
+        assert response.get_data(), f"{name} answered an empty file"
+        return
     body = response.get_data(as_text=True)
     assert documented is not None, f"{name} answered {status}, which is not documented: {body[:500]}"
-    content = documented.get("content")
     if content is None:
         assert body == "", f"{name} answered {status} with a body it does not document: {body[:500]}"
         return

@@ -14,10 +14,20 @@ def get_session() -> Session:
     if "db_session" not in g:
         factory = cast(sessionmaker[Session], current_app.extensions["matchmaker.session_factory"])
         session = factory()
-        if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if has_request_context() and request_writes():
             take_write_lock(session)
         g.db_session = session
     return cast(Session, g.db_session)
+
+
+# Endpoints that answer a GET and write too (an export recorded in the audit log): their unit of work
+# takes the write lock first, like any other that writes.
+WRITING_READS = frozenset({"api.get_filing_workbook", "cockpit.filing_workbook", "cockpit.evaluation_pdf"})
+
+
+def request_writes() -> bool:
+    """Whether the current request's unit of work may write."""
+    return request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in WRITING_READS
 
 
 def take_write_lock(session: Session) -> None:

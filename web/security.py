@@ -16,11 +16,10 @@ from matchmaker.errors import NotAuthenticated
 from matchmaker.operations import accounts
 from matchmaker.permissions import ANONYMOUS, Principal
 from models import User
-from web.db import get_session, take_write_lock
+from web.db import get_session, request_writes, take_write_lock
 from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("matchmaker.security")
 
 
@@ -44,7 +43,7 @@ def _load_token_user(req: Any) -> User | None:
         token = accounts.token_for_secret(get_session(), secret)
     except NotAuthenticated:
         return None
-    if req.method in SAFE_METHODS:
+    if not request_writes():
         # A read never commits the request's session: record the use aside, and only when stale.
         _note_use_aside(token.id, token.last_used_at)
     else:

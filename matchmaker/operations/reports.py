@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import filing
-from matchmaker.operations import spaces, utilization
+from matchmaker.operations import audit, spaces, utilization
 from matchmaker.permissions import Principal
 from models import EventKind, SpaceEvent
 from models.base import utcnow
@@ -91,3 +91,19 @@ def filing_workbook(session: Session, principal: Principal, space_id: int) -> by
     report = filing_report(session, principal, space_id)
     values = {f["key"]: f["value"] for f in report["fields"]}
     return filing.workbook(values, report["missing"], report["name_check"])
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_filing_workbook(
+    session: Session, principal: Principal, space_id: int, *, via: str
+) -> tuple[bytes, str]:
+    """The filing workbook and its file name, recorded in the audit log as an export in the caller's
+    transaction (``via``: the page or the API)."""
+    raw = filing_workbook(session, principal, space_id)
+    space = utilization.managed_space(session, principal, space_id)
+    audit.record(
+        session, principal, space_id=space.id, action="filing_exported", subject=f"space:{space.id}", via=via
+    )
+    return raw, f"{space.slug}-filing.xlsx"

@@ -26,6 +26,12 @@ from models import (
     Blackout,
     Booking,
     BookingStatus,
+    Deal,
+    DealStage,
+    Introduction,
+    Investment,
+    MentorSession,
+    MentorSessionStatus,
     Resource,
     ResourceKind,
     Space,
@@ -39,6 +45,7 @@ from models import (
     WaitlistStatus,
 )
 from models.base import UTCDateTime, utcnow
+from models.mentoring import BUSY_SESSION_STATUSES
 from models.resources import resource_tags
 from models.teams import team_tags
 
@@ -369,18 +376,155 @@ def stage_funnel(session: Session, space: Space) -> dict[str, int]:
 # Sources: mentors, funds and tasks as profiles and rows --------------------------------------------
 
 
-def mentor_capacity(session: Session, space: Space, period: Period) -> dict[str, Any]:
-    """Hours the space's mentors offer over the period (their profiles' monthly hours). Hours delivered
-    come from mentor sessions, once they are recorded."""
+def mentor_loads(session: Session, space: Space, period: Period) -> list[dict[str, Any]]:
+    """Each unretired mentor of the space: the hours the profile offers over the period (monthly hours
+    scaled to its length), and the hours of sessions starting in the period, delivered (as reported,
+    else as scheduled) and still scheduled, summed by the database per mentor."""
     months = utilization.months_between(period.start, period.end)
-    rows = session.execute(
-        select(Resource.id, Resource.attributes).where(
+    mentors = session.execute(
+        select(Resource.id, Resource.name_zh, Resource.name_en, Resource.attributes)
+        .where(
             Resource.space_id == space.id, Resource.kind == ResourceKind.MENTOR, Resource.retired_at.is_(None)
         )
+        .order_by(Resource.id)
     ).all()
-    hours = {rid: int((attrs or {}).get("monthly_hours", 8)) for rid, attrs in rows}
-    offered = utilization.mentor_capacity_hours(hours, months)
-    return {"mentors": len(rows), "capacity_hours": round(sum(offered.values()), 2)}
+    length_h = _seconds(session, MentorSession.ends_at, MentorSession.starts_at) / 3600.0
+    delivered = MentorSession.status == MentorSessionStatus.DELIVERED
+    sums = {
+        mid: (float(done or 0), float(planned or 0))
+        for mid, done, planned in session.execute(
+            select(
+                MentorSession.mentor_id,
+                func.sum(case((delivered, func.coalesce(MentorSession.hours_delivered, length_h)), else_=0)),
+                func.sum(case((MentorSession.status == MentorSessionStatus.SCHEDULED, length_h), else_=0)),
+            )
+            .join(Resource, Resource.id == MentorSession.mentor_id)
+            .where(Resource.space_id == space.id, MentorSession.status.in_(BUSY_SESSION_STATUSES))
+            .where(MentorSession.starts_at >= period.start, MentorSession.starts_at < period.end)
+            .group_by(MentorSession.mentor_id)
+        )
+    }
+    offered = utilization.mentor_capacity_hours(
+        {mid: int((attrs or {}).get("monthly_hours", 8) or 0) for mid, _, _, attrs in mentors}, months
+    )
+    out = []
+    for mid, zh, en, _ in mentors:
+        done, planned = sums.get(mid, (0.0, 0.0))
+        load = utilization.MentorLoad(mid, offered[mid], round(done, 2), round(planned, 2))
+        out.append({"load": load, "name_zh": zh, "name_en": en})
+    return out
+
+
+def _mentor_out(item: dict[str, Any]) -> dict[str, Any]:
+    load: utilization.MentorLoad = item["load"]
+    return {
+        "id": load.mentor_id,
+        "name_zh": item["name_zh"],
+        "name_en": item["name_en"],
+        "capacity_hours": load.capacity_hours,
+        "delivered_hours": load.delivered_hours,
+        "scheduled_hours": load.scheduled_hours,
+        "delivery": load.delivery,
+        "status": load.status,
+    }
+
+
+def mentor_capacity(session: Session, space: Space, period: Period) -> dict[str, Any]:
+    """Mentor hours delivered against what the profiles offer, per mentor and in total, and the mentors
+    a manager acts on: over capacity or under it."""
+    items = mentor_loads(session, space, period)
+    loads = [i["load"] for i in items]
+    by_id = {i["load"].mentor_id: i for i in items}
+    capacity = round(sum(m.capacity_hours for m in loads), 2)
+    delivered = round(sum(m.delivered_hours for m in loads), 2)
+    return {
+        "mentors": len(loads),
+        "capacity_hours": capacity,
+        "delivered_hours": delivered,
+        "scheduled_hours": round(sum(m.scheduled_hours for m in loads), 2),
+        "delivery": utilization.ratio(delivered, capacity),
+        "items": [_mentor_out(i) for i in items],
+        "to_act_on": [_mentor_out(by_id[m.mentor_id]) for m in utilization.mentors_to_act_on(loads)],
+    }
+
+
+def fund_deployment(session: Session, space: Space, period: Period) -> dict[str, Any]:
+    """Each unretired fund of the space: its size (the profile's), what it deployed in the period and
+    up to the period's last day (investments by their date, summed by the database), and deployed ÷
+    size."""
+    funds = session.execute(
+        select(Resource.id, Resource.name_zh, Resource.name_en, Resource.attributes)
+        .where(
+            Resource.space_id == space.id, Resource.kind == ResourceKind.FUND, Resource.retired_at.is_(None)
+        )
+        .order_by(Resource.id)
+    ).all()
+    in_period = and_(Investment.invested_on >= period.first, Investment.invested_on <= period.last)
+    sums = {
+        fid: (float(during or 0), float(upto or 0))
+        for fid, during, upto in session.execute(
+            select(
+                Investment.fund_id,
+                func.sum(case((in_period, Investment.amount_10k_cny), else_=0)),
+                func.sum(Investment.amount_10k_cny),
+            )
+            .join(Resource, Resource.id == Investment.fund_id)
+            .where(Resource.space_id == space.id, Investment.invested_on <= period.last)
+            .group_by(Investment.fund_id)
+        )
+    }
+    items = []
+    for fid, zh, en, attrs in funds:
+        size = float((attrs or {}).get("fund_size_10k_cny") or 0)
+        during, upto = sums.get(fid, (0.0, 0.0))
+        items.append(
+            {
+                "id": fid,
+                "name_zh": zh,
+                "name_en": en,
+                "size_10k_cny": round(size, 2),
+                "deployed_in_period_10k_cny": round(during, 2),
+                "deployed_10k_cny": round(upto, 2),
+                "deployed_share": utilization.deployment_share(upto, size),
+            }
+        )
+    size = round(sum(i["size_10k_cny"] for i in items), 2)
+    deployed = round(sum(i["deployed_10k_cny"] for i in items), 2)
+    return {
+        "funds": len(items),
+        "size_10k_cny": size,
+        "deployed_in_period_10k_cny": round(sum(i["deployed_in_period_10k_cny"] for i in items), 2),
+        "deployed_10k_cny": deployed,
+        "deployed_share": utilization.deployment_share(deployed, size),
+        "items": items,
+    }
+
+
+def deal_flow(session: Session, space: Space, period: Period) -> dict[str, Any]:
+    """Introductions asked for in the period and where they stand now, and the deals opened in the
+    period by their pipeline stage, counted by the database."""
+    by_status = {
+        status.value: int(n)
+        for status, n in session.execute(
+            select(Introduction.status, func.count())
+            .where(Introduction.space_id == space.id)
+            .where(Introduction.created_at >= period.start, Introduction.created_at < period.end)
+            .group_by(Introduction.status)
+        )
+    }
+    by_stage = {
+        stage.value: int(n)
+        for stage, n in session.execute(
+            select(Deal.stage, func.count())
+            .where(Deal.space_id == space.id)
+            .where(Deal.created_at >= period.start, Deal.created_at < period.end)
+            .group_by(Deal.stage)
+        )
+    }
+    return {
+        "introductions": utilization.introduction_outcomes(by_status),
+        "deals": utilization.pipeline(by_stage, [s.value for s in DealStage]),
+    }
 
 
 def fund_size(session: Session, space: Space) -> dict[str, Any]:
@@ -618,6 +762,7 @@ def space_utilization(
         "idle_teams": idle_teams(session, space, period),
         "stage_funnel": stage_funnel(session, space),
         "mentors": mentor_capacity(session, space, period),
-        "funds": fund_size(session, space),
+        "funds": fund_deployment(session, space, period),
+        "deal_flow": deal_flow(session, space, period),
         "tasks": task_counts(session, space, period),
     }

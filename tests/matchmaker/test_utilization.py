@@ -184,3 +184,68 @@ def test_a_period_backwards_or_over_five_years_is_refused(first: date, last: dat
 
 def test_five_years_less_a_day_is_allowed() -> None:
     utilization.check_period(date(2020, 1, 1), date(2024, 12, 31))
+
+
+# Mentors, funds and deal flow -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("capacity", "delivered", "scheduled", "status"),
+    [
+        (8, 6, 3, "over"),  # 9 hours of 8 offered
+        (8, 5, 3, "within"),  # exactly what is offered
+        (8, 4, 0, "within"),  # exactly half
+        (8, 3, 0.5, "under"),  # 3.5 of 8, below half
+        (0, 0, 0, "within"),  # offers nothing, asked for nothing
+        (0, 1, 0, "over"),
+    ],
+)
+def test_a_mentor_is_over_within_or_under_capacity(
+    capacity: float, delivered: float, scheduled: float, status: str
+) -> None:
+    assert utilization.MentorLoad(1, capacity, delivered, scheduled).status == status
+
+
+def test_delivery_is_delivered_over_offered_and_none_without_an_offer() -> None:
+    assert utilization.MentorLoad(1, 8, 2, 4).delivery == 0.25
+    assert utilization.MentorLoad(1, 0, 2, 0).delivery is None
+
+
+def test_mentors_to_act_on_list_the_most_over_first_then_the_least_used() -> None:
+    loads = [
+        utilization.MentorLoad(1, 8, 9, 0),  # 1 over
+        utilization.MentorLoad(2, 8, 12, 0),  # 4 over
+        utilization.MentorLoad(3, 8, 3, 0),  # 37.5 %
+        utilization.MentorLoad(4, 8, 0, 1),  # 12.5 %
+        utilization.MentorLoad(5, 8, 6, 0),  # within
+    ]
+    assert [m.mentor_id for m in utilization.mentors_to_act_on(loads)] == [2, 1, 4, 3]
+
+
+def test_a_fund_share_is_deployed_over_size() -> None:
+    assert utilization.deployment_share(150, 500) == 0.3
+    assert utilization.deployment_share(20, 0) is None
+
+
+def test_introduction_outcomes_fold_waiting_ones_into_open_and_rate_the_take_up() -> None:
+    found = utilization.introduction_outcomes(
+        {"requested": 1, "more_info": 2, "interested": 2, "passed": 1, "withdrawn": 3}
+    )
+    assert found == {
+        "requested": 9,
+        "open": 3,
+        "interested": 2,
+        "passed": 1,
+        "withdrawn": 3,
+        "take_up_rate": 0.6667,
+    }
+    assert utilization.introduction_outcomes({})["take_up_rate"] is None
+
+
+def test_the_pipeline_lists_every_stage_in_order() -> None:
+    stages = ["introduced", "meeting", "invested"]
+    assert list(utilization.pipeline({"invested": 2}, stages).items()) == [
+        ("introduced", 0),
+        ("meeting", 0),
+        ("invested", 2),
+    ]

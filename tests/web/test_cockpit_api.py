@@ -146,10 +146,11 @@ def test_every_utilization_figure_matches_the_hand_computed_week(client: Client,
     assert [r["id"] for r in found["least_used"]] == [fixture.equipment1.id]
     assert [t["id"] for t in found["idle_teams"]] == [fixture.team2.id]
     assert found["stage_funnel"]["incubator"] == 1
-    assert found["mentors"] == {
-        "mentors": 1,
-        "capacity_hours": pytest.approx(8 * 7 / (365.25 / 12), abs=0.01),
-    }
+    mentors = found["mentors"]
+    assert mentors["mentors"] == 1
+    assert mentors["capacity_hours"] == pytest.approx(8 * 7 / (365.25 / 12), abs=0.01)
+    assert (mentors["delivered_hours"], mentors["delivery"]) == (0, 0)  # no session: under capacity
+    assert [(m["id"], m["status"]) for m in mentors["to_act_on"]] == [(fixture.mentor1.id, "under")]
 
 
 def test_unmet_demand_suggests_the_expected_capabilities_with_their_evidence(

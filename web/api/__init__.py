@@ -34,6 +34,7 @@ class Operation:
     body_required: bool = True
     answer: type[BaseModel] | None = None
     status: int = 200
+    media: str | None = None  # a file answer (its media type) instead of JSON
 
 
 OPERATIONS: list[Operation] = []
@@ -89,16 +90,29 @@ def route(
     responses: dict[int, str] | None = None,
     body_required: bool = True,
     answer: type[BaseModel] | None = None,
+    media: str | None = None,
 ) -> Callable[[F], F]:
     """Register an API route. ``answer`` is the model of its success (201 when ``responses`` names
     201; without a model, 204 and no body). With ``body_required=False`` an empty body stands for
-    ``body()``'s defaults (for actions whose details are optional)."""
-    success = 204 if answer is None else 201 if 201 in (responses or {}) else 200
+    ``body()``'s defaults (for actions whose details are optional). With ``media``, the view returns a
+    file of that type (a 200 documented as binary) instead of a JSON answer."""
+    success = 200 if media else 204 if answer is None else 201 if 201 in (responses or {}) else 200
 
     def decorate(view: F) -> F:
         OPERATIONS.append(
             Operation(
-                rule, method, summary, tag, body, query, auth, responses or {}, body_required, answer, success
+                rule,
+                method,
+                summary,
+                tag,
+                body,
+                query,
+                auth,
+                responses or {},
+                body_required,
+                answer,
+                success,
+                media,
             )
         )
 

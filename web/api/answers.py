@@ -775,14 +775,60 @@ class DailyHoursOut(Answer):
     hours: float
 
 
+class MentorLoadOut(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+    capacity_hours: float = Field(description="The profile's monthly hours over the period")
+    delivered_hours: float = Field(description="Hours of sessions delivered that start in the period")
+    scheduled_hours: float = Field(description="Hours of sessions still scheduled in the period")
+    delivery: Ratio | None = Field(description="Delivered ÷ offered")
+    status: Literal["over", "within", "under"] = Field(
+        description="Over: delivered and scheduled hours exceed what is offered; under: below half of it"
+    )
+
+
 class MentorCapacityOut(Answer):
     mentors: int
     capacity_hours: float = Field(description="Monthly hours of the mentors' profiles over the period")
+    delivered_hours: float
+    scheduled_hours: float
+    delivery: Ratio | None = Field(description="Delivered ÷ offered, all mentors")
+    items: list[MentorLoadOut]
+    to_act_on: list[MentorLoadOut] = Field(description="Mentors over capacity, then under it")
+
+
+class FundDeploymentOut(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+    size_10k_cny: float
+    deployed_in_period_10k_cny: float = Field(description="Investments dated in the period")
+    deployed_10k_cny: float = Field(description="Investments dated up to the period's last day")
+    deployed_share: Ratio | None = Field(description="Deployed ÷ size; null when no size is recorded")
 
 
 class FundSizeOut(Answer):
     funds: int
     size_10k_cny: float
+    deployed_in_period_10k_cny: float
+    deployed_10k_cny: float
+    deployed_share: Ratio | None
+    items: list[FundDeploymentOut]
+
+
+class IntroductionOutcomesOut(Answer):
+    requested: int = Field(description="Introductions asked for in the period")
+    open: int = Field(description="Of those, still waiting for the investor or for more information")
+    interested: int = Field(description="Of those, taken up: a deal was opened")
+    passed: int
+    withdrawn: int
+    take_up_rate: Ratio | None = Field(description="Interested ÷ (interested + passed)")
+
+
+class DealFlowFiguresOut(Answer):
+    introductions: IntroductionOutcomesOut
+    deals: dict[str, int] = Field(description="Deals opened in the period, by their pipeline stage now")
 
 
 class TaskCountsOut(Answer):
@@ -814,6 +860,7 @@ class UtilizationOut(Answer):
     stage_funnel: dict[str, int]
     mentors: MentorCapacityOut
     funds: FundSizeOut
+    deal_flow: DealFlowFiguresOut
     tasks: TaskCountsOut
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from matchmaker import utilization as util_rules
 from matchmaker.operations import audit, outcomes, performance, reports, space_events, utilization
 from web.api import answers, route, schemas
@@ -55,12 +57,27 @@ def get_unmet_demand(space_id: int, query: schemas.PeriodParams) -> Any:
     "/spaces/<int:space_id>/filing",
     "GET",
     "The national basic information form (基础信息表) of a space, every field with its source, and what "
-    "the profile still leaves missing (managers); the workbook is at /spaces/<id>/filing.xlsx",
+    "the profile still leaves missing (managers); the workbook is at /api/v1/spaces/<id>/filing.xlsx",
     tag=TAG,
     answer=answers.FilingOut,
 )
 def get_filing(space_id: int) -> Any:
     return reports.filing_report(get_session(), current_principal(), space_id)
+
+
+@route(
+    "/spaces/<int:space_id>/filing.xlsx",
+    "GET",
+    "The national basic information form (基础信息表) of a space as an XLSX workbook laid out like the "
+    "form (managers); recorded in the audit log as an export",
+    tag=TAG,
+    media=reports.XLSX,
+)
+def get_filing_workbook(space_id: int) -> Any:
+    raw, name = reports.export_filing_workbook(get_session(), current_principal(), space_id, via="api")
+    return Response(
+        raw, mimetype=reports.XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 # Quarterly outcomes --------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ def build_document() -> dict[str, Any]:
         success: dict[str, Any] = {"description": op.responses.get(op.status, SUCCESS[op.status])}
         if op.answer is not None:
             success["content"] = {"application/json": {"schema": _schema_ref(op.answer, components)}}
+        elif op.media is not None:
+            success["content"] = {op.media: {"schema": {"type": "string", "format": "binary"}}}
         entry["responses"][str(op.status)] = success
         params = [
             {"name": name, "in": "path", "required": True, "schema": PATH_ID}

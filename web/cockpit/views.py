@@ -14,8 +14,9 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from matchmaker import utilization as util_rules
+from matchmaker.lifecycles import DEAL_STAGE_NAMES
 from matchmaker.operations import audit, performance, reports, utilization
-from models import Stage
+from models import DealStage, Stage
 from web.api import schemas
 from web.db import get_session
 from web.security import current_principal, login_required
@@ -28,7 +29,7 @@ def _args() -> dict[str, str]:
     return {k: v for k, v in request.args.items() if v.strip() and k != "lang"}
 
 
-CHARTS = ("daily", "heatmap", "funnel", "resources")
+CHARTS = ("daily", "heatmap", "funnel", "resources", "pipeline")
 
 
 def _space_and_period(space_id: int) -> tuple[Any, utilization.Period]:
@@ -51,7 +52,13 @@ def show(space_id: int) -> Any:
     space, period, report = _report(space_id, hourly_figures=False)
     demand = utilization.unmet_demand(get_session(), current_principal(), space_id, period)
     return render_template(
-        "cockpit/show.html", space=space, period=period, report=report, demand=demand, charts=CHARTS
+        "cockpit/show.html",
+        space=space,
+        period=period,
+        report=report,
+        demand=demand,
+        charts=CHARTS,
+        deal_stage_names=DEAL_STAGE_NAMES,
     )
 
 
@@ -71,6 +78,9 @@ def _rows(chart: str, report: dict[str, Any]) -> list[list[Any]]:
         return [["weekday", *range(24)], *([days[i], *row] for i, row in enumerate(report["heatmap"]))]
     if chart == "funnel":
         return [["stage", "teams"], *([s.value, report["stage_funnel"][s.value]] for s in Stage)]
+    if chart == "pipeline":
+        deals = report["deal_flow"]["deals"]
+        return [["deal_stage", "deals"], *([s.value, deals[s.value]] for s in DealStage)]
     return [
         ["resource_id", "name_zh", "name_en", "kind", "available_hours", "booked_hours", "utilization"],
         *(
@@ -88,7 +98,7 @@ def _rows(chart: str, report: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-@bp.get("/spaces/<int:space_id>/cockpit/<any(daily,heatmap,funnel,resources):chart>.csv")
+@bp.get("/spaces/<int:space_id>/cockpit/<any(daily,heatmap,funnel,resources,pipeline):chart>.csv")
 @login_required
 def chart_csv(space_id: int, chart: str) -> Any:
     space, period, report = _report(space_id)
@@ -105,19 +115,11 @@ def chart_csv(space_id: int, chart: str) -> Any:
 @bp.get("/spaces/<int:space_id>/filing.xlsx")
 @login_required
 def filing_workbook(space_id: int) -> Any:
-    raw = reports.filing_workbook(get_session(), current_principal(), space_id)
-    space = utilization.managed_space(get_session(), current_principal(), space_id)
-    audit.record(
-        get_session(),
-        current_principal(),
-        space_id=space.id,
-        action="filing_exported",
-        subject=f"space:{space.id}",
-    )
+    raw, name = reports.export_filing_workbook(get_session(), current_principal(), space_id, via="page")
     return Response(
         raw,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{space.slug}-filing.xlsx"'},
+        mimetype=reports.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

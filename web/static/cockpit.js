@@ -1,6 +1,7 @@
-/* The cockpit: four charts drawn with Apache ECharts from the utilization answer of the API, each
-   downloadable as PNG or SVG (its data as CSV is a server link). When a booking of the space changes,
-   the figures are fetched again as the server draws them and the charts redrawn from a fresh answer. */
+/* The cockpit: five charts drawn with Apache ECharts from the utilization answer of the API, each
+   downloadable as PNG or SVG (its data as CSV is a server link). When a booking, a mentor session, an
+   introduction (or its deal) or a task of the space changes, the figures are fetched again as the
+   server draws them and the charts redrawn from a fresh answer. */
 (function () {
   "use strict";
   var root = document.getElementById("cockpit");
@@ -10,6 +11,9 @@
   var labels = document.getElementById("chart-labels").dataset;
   var weekdays = labels.weekdays.split(",");
   var stages = labels.stages.split(",");
+  var stageKeys = labels.stageKeys.split(",");
+  var dealStages = labels.dealStages.split(",");
+  var dealStageKeys = labels.dealStageKeys.split(",");
   var charts = {};
   var options = {};
 
@@ -21,7 +25,9 @@
     report.heatmap.forEach(function (row, day) {
       row.forEach(function (n, hour) { cells.push([hour, day, n]); if (n > most) { most = n; } });
     });
-    var funnel = Object.keys(report.stage_funnel);
+    // The answer's keys come sorted by name; the charts follow the stages' own order.
+    var funnel = stageKeys.filter(function (s) { return s in report.stage_funnel; });
+    var deals = dealStageKeys.filter(function (s) { return s in report.deal_flow.deals; });
     var zh = labels.locale === "zh";
     return {
       daily: {
@@ -43,9 +49,16 @@
       funnel: {
         animation: false,
         tooltip: {},
-        xAxis: { type: "category", data: funnel.map(function (s, i) { return stages[i] || s; }) },
+        xAxis: { type: "category", data: funnel.map(function (s) { return stages[stageKeys.indexOf(s)] || s; }) },
         yAxis: { type: "value", name: labels.teams, minInterval: 1 },
         series: [{ type: "bar", name: labels.teams, data: funnel.map(function (s) { return report.stage_funnel[s]; }) }]
+      },
+      pipeline: {
+        animation: false,
+        tooltip: {},
+        xAxis: { type: "category", data: deals.map(function (s) { return dealStages[dealStageKeys.indexOf(s)] || s; }) },
+        yAxis: { type: "value", name: labels.deals, minInterval: 1 },
+        series: [{ type: "bar", name: labels.deals, data: deals.map(function (s) { return report.deal_flow.deals[s]; }) }]
       },
       resources: {
         animation: false,
@@ -91,8 +104,11 @@
     if (pending) { clearTimeout(pending); }
     pending = setTimeout(function () { pending = null; refreshFigures(); load(); }, 250);
   }
-  // The page joins only this space's managers' room, so every booking change it hears is the space's.
-  document.addEventListener("matchmaker:my_booking_changed", changed);
+  // The page joins only this space's managers' room, so every change it hears is the space's: bookings,
+  // mentor sessions, introductions and their deals, and tasks.
+  ["my_booking_changed", "mentor_session_changed", "introduction_changed", "task_changed"].forEach(function (name) {
+    document.addEventListener("matchmaker:" + name, changed);
+  });
 
   function save(name, href) {
     var a = document.createElement("a");
