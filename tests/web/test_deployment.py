@@ -18,7 +18,7 @@ from tests.web.live import WAIT, Visitor, add_equipment, api_token
 from tests.web.processes import all_running, free_port
 from tests.web.test_realtime import Listener
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]  # several real server processes
 
 
 def _env(engine: Engine, tmp_path: Path, name: str, prefix: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from tests.web.live import WAIT
 from tests.web.processes import free_port, running
 from tests.web.test_realtime import Listener
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.loadbalancer]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.loadbalancer, pytest.mark.slow]
 
 STACK = Path(__file__).resolve().parents[2] / "deploy" / "local-stack.sh"
 

@@ -99,6 +99,7 @@ def two_on_private_redis(
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.slow  # two real server processes and a Redis of its own
 def test_a_client_of_the_other_instance_is_told_to_resync_when_redis_returns(
     two_on_private_redis: tuple[str, str], world: World, private_redis: PrivateRedis
 ) -> None:
