@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import events, lifecycles, permissions, rule_checks, slots
 from matchmaker.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, ResourceRetired
-from matchmaker.operations import audit, booking_rules, teams
+from matchmaker.operations import audit, booking_rules, moves, teams
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -381,15 +381,7 @@ def _move(session: Session, request: MentorRequest, target: MentorRequestStatus,
     one wins and the other is refused with the status it found."""
     seen = request.status
     lifecycles.check_mentor_request_move(seen, target)
-    won = session.execute(
-        update(MentorRequest)
-        .where(MentorRequest.id == request.id, MentorRequest.status == seen)
-        .values(status=target, updated_at=utcnow(), **values)
-        .returning(MentorRequest.id)
-    ).scalar_one_or_none()
-    session.refresh(request)
-    if won is None:
-        raise lifecycles.changed_meanwhile("request", "辅导申请", seen, request.status, target)
+    moves.move_if_unchanged(session, request, seen, target, "request", "辅导申请", **values)
 
 
 def _commit_hours(session: Session, mentor: Resource, month: str, hours: int) -> None:
@@ -724,15 +716,7 @@ def schedule_session(
 def _move_session(session: Session, found: MentorSession, target: MentorSessionStatus, **values: Any) -> None:
     seen = found.status
     lifecycles.check_mentor_session_move(seen, target)
-    won = session.execute(
-        update(MentorSession)
-        .where(MentorSession.id == found.id, MentorSession.status == seen)
-        .values(status=target, updated_at=utcnow(), **values)
-        .returning(MentorSession.id)
-    ).scalar_one_or_none()
-    session.refresh(found)
-    if won is None:
-        raise lifecycles.changed_meanwhile("session", "辅导场次", seen, found.status, target)
+    moves.move_if_unchanged(session, found, seen, target, "session", "辅导场次", **values)
 
 
 def report_session(
