@@ -205,11 +205,9 @@ def request_introduction(
     session: Session, principal: Principal, pitch: Pitch, *, now: datetime | None = None
 ) -> Introduction:
     now = now or utcnow()
-    team = session.get(Team, pitch.team_id)
-    if team is None or not permissions.can_view_team(principal, teams.ref(team)):
-        raise NotFound("team", "团队", pitch.team_id)
-    if not permissions.can_book_for(principal, teams.ref(team)):
-        raise Forbidden("ask for an introduction for this team", "以该团队名义申请投资对接")
+    team = teams.team_to_act_for(
+        session, principal, pitch.team_id, "ask for an introduction for this team", "以该团队名义申请投资对接"
+    )
     if team.admission_status is not AdmissionStatus.ADMITTED:
         raise InvalidInput(
             "Only admitted teams can ask for an introduction.",

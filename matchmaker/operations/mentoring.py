@@ -302,11 +302,9 @@ def create_request(
     session: Session, principal: Principal, ask: Ask, *, now: datetime | None = None
 ) -> MentorRequest:
     now = now or utcnow()
-    team = session.get(Team, ask.team_id)
-    if team is None or not permissions.can_view_team(principal, teams.ref(team)):
-        raise NotFound("team", "团队", ask.team_id)
-    if not permissions.can_book_for(principal, teams.ref(team)):
-        raise Forbidden("ask a mentor for this team", "以该团队名义申请导师辅导")
+    team = teams.team_to_act_for(
+        session, principal, ask.team_id, "ask a mentor for this team", "以该团队名义申请导师辅导"
+    )
     if (
         team.admission_status is not AdmissionStatus.ADMITTED
         or team.stage.value not in lifecycles.ACTIVE_STAGES
