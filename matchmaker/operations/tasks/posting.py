@@ -287,6 +287,18 @@ def update_task(
     return task
 
 
+def _tell_invited(session: Session, task: Task, user_ids: tuple[int, ...]) -> None:
+    """Invited teams hear of a task once it is open: at publication, or at once when invited later."""
+    _tell(
+        session,
+        task,
+        "task_invited",
+        f"Invited to bid: {task.title_en}",
+        f"邀请投标：{task.title_zh}",
+        user_ids=user_ids,
+    )
+
+
 def publish_task(session: Session, principal: Principal, task_id: int, now: datetime) -> Task:
     task = _hosted(session, principal, task_id, lock=True)
     lifecycles.check_task_move(task.status, TaskStatus.OPEN)
@@ -296,14 +308,7 @@ def publish_task(session: Session, principal: Principal, task_id: int, now: date
     session.flush()
     invited = _member_ids(session, _invited(session, task.id))
     if invited:
-        _tell(
-            session,
-            task,
-            "task_invited",
-            f"Invited to bid: {task.title_en}",
-            f"邀请投标：{task.title_zh}",
-            user_ids=invited,
-        )
+        _tell_invited(session, task, invited)
     if task.visibility is not TaskVisibility.INVITED:
         from matchmaker.operations.task_matching import TOLD_ON_PUBLICATION
 
@@ -347,14 +352,7 @@ def invite_team(
     session.add(invitation)
     session.flush()
     if task.status is TaskStatus.OPEN:
-        _tell(
-            session,
-            task,
-            "task_invited",
-            f"Invited to bid: {task.title_en}",
-            f"邀请投标：{task.title_zh}",
-            user_ids=_member_ids(session, {team.id}),
-        )
+        _tell_invited(session, task, _member_ids(session, {team.id}))
     return invitation
 
 
