@@ -302,10 +302,18 @@ def reset_search_cache() -> None:
     _cache = _IndexCache()
 
 
+def _attribute_text(resource: Resource) -> str:
+    return " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
+
+
+def _tag_words(tag: Tag) -> str:
+    return " ".join([tag.label_zh, tag.label_en, *tag.terms_zh, *tag.terms_en])
+
+
 def document_text(resource: Resource) -> str:
     """Everything a word search should find a resource by, in both languages."""
-    attrs = " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
-    tag_terms = " ".join(" ".join([t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]) for t in resource.tags)
+    attrs = _attribute_text(resource)
+    tag_terms = " ".join(_tag_words(t) for t in resource.tags)
     parts = [
         resource.name_zh,
         resource.name_en,
@@ -329,12 +337,10 @@ FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 
 def document_fields(resource: Resource) -> dict[str, str]:
     """A resource's text by field, in both languages, for the weighted search index."""
-    attrs = " ".join(str(v) for v in resource.attributes.values() if isinstance(v, str))
+    attrs = _attribute_text(resource)
     return {
         "name": "\n".join([resource.name_zh, resource.name_en]),
-        "tags": "\n".join(
-            " ".join([t.label_zh, t.label_en, *t.terms_zh, *t.terms_en]) for t in resource.tags
-        ),
+        "tags": "\n".join(_tag_words(t) for t in resource.tags),
         "body": "\n".join(
             p
             for p in (

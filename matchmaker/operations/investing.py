@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import events, lifecycles, permissions
 from matchmaker.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, ResourceRetired
-from matchmaker.operations import teams
+from matchmaker.operations import moves, teams
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -205,11 +205,9 @@ def request_introduction(
     session: Session, principal: Principal, pitch: Pitch, *, now: datetime | None = None
 ) -> Introduction:
     now = now or utcnow()
-    team = session.get(Team, pitch.team_id)
-    if team is None or not permissions.can_view_team(principal, teams.ref(team)):
-        raise NotFound("team", "团队", pitch.team_id)
-    if not permissions.can_book_for(principal, teams.ref(team)):
-        raise Forbidden("ask for an introduction for this team", "以该团队名义申请投资对接")
+    team = teams.team_to_act_for(
+        session, principal, pitch.team_id, "ask for an introduction for this team", "以该团队名义申请投资对接"
+    )
     if team.admission_status is not AdmissionStatus.ADMITTED:
         raise InvalidInput(
             "Only admitted teams can ask for an introduction.",
@@ -305,15 +303,7 @@ def deck_of(session: Session, principal: Principal, intro_id: int, folder: Path)
 def _move(session: Session, intro: Introduction, target: IntroductionStatus, **values: Any) -> None:
     seen = intro.status
     lifecycles.check_introduction_move(seen, target)
-    won = session.execute(
-        update(Introduction)
-        .where(Introduction.id == intro.id, Introduction.status == seen)
-        .values(status=target, updated_at=utcnow(), **values)
-        .returning(Introduction.id)
-    ).scalar_one_or_none()
-    session.refresh(intro)
-    if won is None:
-        raise lifecycles.changed_meanwhile("introduction", "对接申请", seen, intro.status, target)
+    moves.move_if_unchanged(session, intro, seen, target, "introduction", "对接申请", **values)
 
 
 def answer_introduction(
@@ -439,20 +429,17 @@ def move_deal(
         raise InvalidInput(
             "Say why you pass.", "请选择放弃的原因。", details={"fields": {"reason": "required"}}
         )
-    won = session.execute(
-        update(Deal)
-        .where(Deal.id == deal.id, Deal.stage == seen)
-        .values(
-            stage=DealStage(stage),
-            note=note,
-            pass_reason=PassReason(reason) if stage == DealStage.PASSED and reason else None,
-            updated_at=utcnow(),
-        )
-        .returning(Deal.id)
-    ).scalar_one_or_none()
-    session.refresh(deal)
-    if won is None:
-        raise lifecycles.changed_meanwhile("deal", "投资项目", seen, deal.stage, stage)
+    moves.move_if_unchanged(
+        session,
+        deal,
+        seen,
+        DealStage(stage),
+        "deal",
+        "投资项目",
+        field="stage",
+        note=note,
+        pass_reason=PassReason(reason) if stage == DealStage.PASSED and reason else None,
+    )
     intro = deal.introduction
     if stage == DealStage.INVESTED and investment is not None:
         record_investment(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import events, lifecycles, permissions, rule_checks, slots
 from matchmaker.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, ResourceRetired
-from matchmaker.operations import audit, booking_rules, teams
+from matchmaker.operations import audit, booking_rules, moves, teams
 from matchmaker.permissions import Principal
 from models import (
     AdmissionStatus,
@@ -302,11 +302,9 @@ def create_request(
     session: Session, principal: Principal, ask: Ask, *, now: datetime | None = None
 ) -> MentorRequest:
     now = now or utcnow()
-    team = session.get(Team, ask.team_id)
-    if team is None or not permissions.can_view_team(principal, teams.ref(team)):
-        raise NotFound("team", "团队", ask.team_id)
-    if not permissions.can_book_for(principal, teams.ref(team)):
-        raise Forbidden("ask a mentor for this team", "以该团队名义申请导师辅导")
+    team = teams.team_to_act_for(
+        session, principal, ask.team_id, "ask a mentor for this team", "以该团队名义申请导师辅导"
+    )
     if (
         team.admission_status is not AdmissionStatus.ADMITTED
         or team.stage.value not in lifecycles.ACTIVE_STAGES
@@ -381,15 +379,7 @@ def _move(session: Session, request: MentorRequest, target: MentorRequestStatus,
     one wins and the other is refused with the status it found."""
     seen = request.status
     lifecycles.check_mentor_request_move(seen, target)
-    won = session.execute(
-        update(MentorRequest)
-        .where(MentorRequest.id == request.id, MentorRequest.status == seen)
-        .values(status=target, updated_at=utcnow(), **values)
-        .returning(MentorRequest.id)
-    ).scalar_one_or_none()
-    session.refresh(request)
-    if won is None:
-        raise lifecycles.changed_meanwhile("request", "辅导申请", seen, request.status, target)
+    moves.move_if_unchanged(session, request, seen, target, "request", "辅导申请", **values)
 
 
 def _commit_hours(session: Session, mentor: Resource, month: str, hours: int) -> None:
@@ -724,15 +714,7 @@ def schedule_session(
 def _move_session(session: Session, found: MentorSession, target: MentorSessionStatus, **values: Any) -> None:
     seen = found.status
     lifecycles.check_mentor_session_move(seen, target)
-    won = session.execute(
-        update(MentorSession)
-        .where(MentorSession.id == found.id, MentorSession.status == seen)
-        .values(status=target, updated_at=utcnow(), **values)
-        .returning(MentorSession.id)
-    ).scalar_one_or_none()
-    session.refresh(found)
-    if won is None:
-        raise lifecycles.changed_meanwhile("session", "辅导场次", seen, found.status, target)
+    moves.move_if_unchanged(session, found, seen, target, "session", "辅导场次", **values)
 
 
 def report_session(

@@ -25,6 +25,7 @@ from matchmaker.permissions import (
     Principal,
     TeamRef,
     can_apply_to_space,
+    can_book_for,
     can_edit_team,
     can_list_teams,
     can_manage_members,
@@ -118,6 +119,14 @@ def get_team(session: Session, principal: Principal, team_id: int) -> Team:
     team = session.get(Team, team_id)
     if team is None or not can_view_team(principal, ref(team)):
         raise NotFound("team", "团队", team_id)
+    return team
+
+
+def team_to_act_for(session: Session, principal: Principal, team_id: int, what_en: str, what_zh: str) -> Team:
+    """A team the principal may see and act for (``what_en``/``what_zh`` name the act in the refusal)."""
+    team = get_team(session, principal, team_id)
+    if not can_book_for(principal, ref(team)):
+        raise Forbidden(what_en, what_zh)
     return team
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import slots, utilization
 from matchmaker.errors import Forbidden, NotFound
+from matchmaker.operations import teams
 from matchmaker.operations.booking_rules import DEFAULT_HOURS
 from matchmaker.permissions import Principal, can_see_cockpit
 from models import (
@@ -87,7 +88,7 @@ class Period:
 
 def period_of(space: Space, first: date | None, last: date | None, now: datetime | None = None) -> Period:
     """The local days asked for; by default the last thirty days up to today on the space's clock."""
-    today = (now or utcnow()).astimezone(slots.Rules(timezone=space.timezone).zone).date()
+    today = teams.local_today(space, now)
     last = last or (today if first is None else max(first, today))
     first = first or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     start, end = utilization.period_bounds(first, last, space.timezone)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Sized
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from matchmaker.jobs import RetryPolicy
 from matchmaker.operations import bookings as booking_ops
@@ -17,35 +20,32 @@ CLOSE_TASK_BIDDING = "close_task_bidding"
 ESCALATE_MENTOR_REQUESTS = "escalate_mentor_requests"
 
 
+def _act_once(job: JobContext, act: Callable[[Session, datetime], Sized], counted: str) -> dict[str, Any]:
+    """Run ``act`` on the job's clock and complete the run in the same transaction, so what it changed
+    and the run's result commit together; the result counts what it acted on."""
+    with job.unit_of_work(write=True) as session:
+        result = {counted: len(act(session, job.now()))}
+        job.complete(session, result)
+    return result
+
+
 def sweep_bookings(job: JobContext) -> dict[str, Any]:
     """Release lapsed holds and approvals, and no-shows; the releases and the run's completion commit
     together, and the booking events reach Socket.IO clients after that commit."""
-    with job.unit_of_work(write=True) as session:
-        released = booking_ops.sweep(session, job.now())
-        result = {"released": len(released)}
-        job.complete(session, result)
-    return result
+    return _act_once(job, booking_ops.sweep, "released")
 
 
 def close_task_bidding(job: JobContext) -> dict[str, Any]:
     """Close bidding on the tasks whose bid deadline has come, by the job's clock; bidders and hosts
     watching those tasks see it after the commit."""
-    with job.unit_of_work(write=True) as session:
-        closed = task_ops.close_lapsed_bidding(session, job.now())
-        result = {"closed": len(closed)}
-        job.complete(session, result)
-    return result
+    return _act_once(job, task_ops.close_lapsed_bidding, "closed")
 
 
 def escalate_mentor_requests(job: JobContext) -> dict[str, Any]:
     """Hand mentor requests nobody answered in time to their space's managers, on the job's clock."""
     from matchmaker.operations import mentoring
 
-    with job.unit_of_work(write=True) as session:
-        escalated = mentoring.escalate_unanswered(session, job.now())
-        result = {"escalated": len(escalated)}
-        job.complete(session, result)
-    return result
+    return _act_once(job, mentoring.escalate_unanswered, "escalated")
 
 
 def train_ranker(job: JobContext, data: str | None = None) -> dict[str, Any]:

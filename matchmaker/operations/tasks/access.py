@@ -161,6 +161,35 @@ def _edge(
     )
 
 
+def _tell(
+    session: Session,
+    task: Task,
+    kind: str,
+    title_en: str,
+    title_zh: str,
+    body_en: str = "",
+    body_zh: str = "",
+    *,
+    user_ids: tuple[int, ...] = (),
+    to_hosts: bool = False,
+) -> None:
+    """News about ``task`` for the named users and, with ``to_hosts``, the host organisation's staff."""
+    events.record(
+        session,
+        events.TaskNews(
+            kind,
+            task.id,
+            task.organization_id,
+            title_en,
+            title_zh,
+            body_en,
+            body_zh,
+            user_ids=user_ids,
+            to_hosts=to_hosts,
+        ),
+    )
+
+
 def public_state(session: Session, task: Task) -> dict[str, Any]:
     """What anyone who may see the task may know live: its state and how many bids stand."""
     return {"id": task.id, "status": task.status.value, "bid_count": bid_count(session, task.id)}

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import events, lifecycles
+from matchmaker import lifecycles
 from matchmaker import tasks as rules
 from matchmaker.errors import (
     AlreadyExists,
@@ -30,6 +30,7 @@ from matchmaker.operations.tasks.access import (
     _edge,
     _hosted,
     _member_ids,
+    _tell,
     check_details_visible,
     get_task,
     is_host,
@@ -132,16 +133,13 @@ def place_bid(session: Session, principal: Principal, task_id: int, spec: BidSpe
         quantity=float(spec.price_cny),
         outcome="submitted",
     )
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_bid_received",
-            task.id,
-            task.organization_id,
-            f"New bid on {task.title_en}: {team.name_en}",
-            f"{task.title_zh}收到新投标：{team.name_zh}",
-            to_hosts=True,
-        ),
+        task,
+        "task_bid_received",
+        f"New bid on {task.title_en}: {team.name_en}",
+        f"{task.title_zh}收到新投标：{team.name_zh}",
+        to_hosts=True,
     )
     _changed(session, task, "bid_placed")
     return bid
@@ -177,16 +175,13 @@ def update_bid(
     bid.clarification_request = ""
     session.flush()
     team = session.get(Team, bid.team_id)
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_bid_received",
-            task.id,
-            task.organization_id,
-            f"Bid changed on {task.title_en}: {team.name_en if team else ''}",
-            f"{task.title_zh}的投标已更新：{team.name_zh if team else ''}",
-            to_hosts=True,
-        ),
+        task,
+        "task_bid_received",
+        f"Bid changed on {task.title_en}: {team.name_en if team else ''}",
+        f"{task.title_zh}的投标已更新：{team.name_zh if team else ''}",
+        to_hosts=True,
     )
     return bid
 
@@ -211,18 +206,15 @@ def shortlist_bid(session: Session, principal: Principal, bid_id: int, clarifica
         bid.status = BidStatus.SHORTLISTED
     if clarification:
         bid.clarification_request = clarification
-        events.record(
+        _tell(
             session,
-            events.TaskNews(
-                "task_clarification",
-                task.id,
-                task.organization_id,
-                f"Please clarify your bid: {task.title_en}",
-                f"请澄清您的投标：{task.title_zh}",
-                clarification,
-                clarification,
-                user_ids=_member_ids(session, {bid.team_id}),
-            ),
+            task,
+            "task_clarification",
+            f"Please clarify your bid: {task.title_en}",
+            f"请澄清您的投标：{task.title_zh}",
+            clarification,
+            clarification,
+            user_ids=_member_ids(session, {bid.team_id}),
         )
     session.flush()
     return bid
@@ -338,18 +330,15 @@ def ask(
     )
     session.add(asked)
     session.flush()
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_question_asked",
-            task.id,
-            task.organization_id,
-            f"New question on {task.title_en}",
-            f"{task.title_zh}有新提问",
-            question,
-            question,
-            to_hosts=True,
-        ),
+        task,
+        "task_question_asked",
+        f"New question on {task.title_en}",
+        f"{task.title_zh}有新提问",
+        question,
+        question,
+        to_hosts=True,
     )
     return asked
 
@@ -365,18 +354,15 @@ def answer(
     asked.answered_at = now
     session.flush()
     bidders = set(_bidder_user_ids(session, task.id)) | set(_member_ids(session, {asked.team_id}))
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_answered",
-            task.id,
-            task.organization_id,
-            f"Answered: {task.title_en}",
-            f"答疑：{task.title_zh}",
-            f"Q: {asked.question}\nA: {text}",
-            f"问：{asked.question}\n答：{text}",
-            user_ids=tuple(sorted(bidders)),
-        ),
+        task,
+        "task_answered",
+        f"Answered: {task.title_en}",
+        f"答疑：{task.title_zh}",
+        f"Q: {asked.question}\nA: {text}",
+        f"问：{asked.question}\n答：{text}",
+        user_ids=tuple(sorted(bidders)),
     )
     return asked
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matchmaker import events, lifecycles
+from matchmaker import lifecycles
 from matchmaker import tasks as rules
 from matchmaker.errors import (
     AlreadyExists,
@@ -27,6 +27,7 @@ from matchmaker.operations.tasks.access import (
     _edge,
     _hosted,
     _member_ids,
+    _tell,
     check_details_visible,
     get_task,
     ref,
@@ -139,16 +140,13 @@ def award(
         quantity=float(bid.price_cny),
         outcome="awarded",
     )
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_decided",
-            task.id,
-            task.organization_id,
-            f"Your bid won: {task.title_en}",
-            f"您的投标已中标：{task.title_zh}",
-            user_ids=_member_ids(session, {bid.team_id}),
-        ),
+        task,
+        "task_decided",
+        f"Your bid won: {task.title_en}",
+        f"您的投标已中标：{task.title_zh}",
+        user_ids=_member_ids(session, {bid.team_id}),
     )
     _changed(session, task, "awarded")
     return bid
@@ -172,18 +170,15 @@ def _release_others(
     if users:
         body_en = f"{reason_en}." + (f" {comment}" if comment else "")
         body_zh = f"{reason_zh}。" + (f"{comment}" if comment else "")
-        events.record(
+        _tell(
             session,
-            events.TaskNews(
-                "task_decided",
-                task.id,
-                task.organization_id,
-                f"Not awarded: {task.title_en}",
-                f"未中标：{task.title_zh}",
-                body_en,
-                body_zh,
-                user_ids=users,
-            ),
+            task,
+            "task_decided",
+            f"Not awarded: {task.title_en}",
+            f"未中标：{task.title_zh}",
+            body_en,
+            body_zh,
+            user_ids=users,
         )
 
 
@@ -220,18 +215,15 @@ def cancel_task(
         )
     )
     if awarded:
-        events.record(
+        _tell(
             session,
-            events.TaskNews(
-                "task_decided",
-                task.id,
-                task.organization_id,
-                f"Cancelled: {task.title_en}",
-                f"任务已取消：{task.title_zh}",
-                f"Reason: {reason_en}. {comment}".strip(),
-                f"原因：{reason_zh}。{comment}".strip(),
-                user_ids=_member_ids(session, {b.team_id for b in awarded}),
-            ),
+            task,
+            "task_decided",
+            f"Cancelled: {task.title_en}",
+            f"任务已取消：{task.title_zh}",
+            f"Reason: {reason_en}. {comment}".strip(),
+            f"原因：{reason_zh}。{comment}".strip(),
+            user_ids=_member_ids(session, {b.team_id for b in awarded}),
         )
     session.flush()
     _changed(session, task, "cancelled")
@@ -270,18 +262,15 @@ def deliver(
     found.delivery_note = note
     found.delivered_at = now
     session.flush()
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_milestone_delivered",
-            task.id,
-            task.organization_id,
-            f"Delivered: {found.title} ({task.title_en})",
-            f"已交付：{found.title}（{task.title_zh}）",
-            note,
-            note,
-            to_hosts=True,
-        ),
+        task,
+        "task_milestone_delivered",
+        f"Delivered: {found.title} ({task.title_en})",
+        f"已交付：{found.title}（{task.title_zh}）",
+        note,
+        note,
+        to_hosts=True,
     )
     _changed(session, task, "delivered")
     return found
@@ -330,18 +319,15 @@ def review(
         lifecycles.check_task_move(task.status, TaskStatus.COMPLETED)
         task.status = TaskStatus.COMPLETED
     verb_en, verb_zh = ("Accepted", "已验收") if accept else ("Revision requested", "需修改")
-    events.record(
+    _tell(
         session,
-        events.TaskNews(
-            "task_milestone_reviewed",
-            task.id,
-            task.organization_id,
-            f"{verb_en}: {found.title} ({task.title_en})",
-            f"{verb_zh}：{found.title}（{task.title_zh}）",
-            comment,
-            comment,
-            user_ids=_member_ids(session, {found.bid.team_id}),
-        ),
+        task,
+        "task_milestone_reviewed",
+        f"{verb_en}: {found.title} ({task.title_en})",
+        f"{verb_zh}：{found.title}（{task.title_zh}）",
+        comment,
+        comment,
+        user_ids=_member_ids(session, {found.bid.team_id}),
     )
     session.flush()
     _changed(session, task, "reviewed")
@@ -429,32 +415,26 @@ def rate(
     if side == "host":
         _edge(session, task, team_id, InteractionKind.TASK_RATING, now, rating=score, outcome="")
         users = _member_ids(session, {team_id})
-        events.record(
+        _tell(
             session,
-            events.TaskNews(
-                "task_rated",
-                task.id,
-                task.organization_id,
-                f"The host rated your work on {task.title_en}: {score}/5",
-                f"发布方对您在“{task.title_zh}”中的工作评分：{score}/5",
-                comment,
-                comment,
-                user_ids=users,
-            ),
+            task,
+            "task_rated",
+            f"The host rated your work on {task.title_en}: {score}/5",
+            f"发布方对您在“{task.title_zh}”中的工作评分：{score}/5",
+            comment,
+            comment,
+            user_ids=users,
         )
     else:
-        events.record(
+        _tell(
             session,
-            events.TaskNews(
-                "task_rated",
-                task.id,
-                task.organization_id,
-                f"A team rated your task {task.title_en}: {score}/5",
-                f"团队对您的任务“{task.title_zh}”评分：{score}/5",
-                comment,
-                comment,
-                to_hosts=True,
-            ),
+            task,
+            "task_rated",
+            f"A team rated your task {task.title_en}: {score}/5",
+            f"团队对您的任务“{task.title_zh}”评分：{score}/5",
+            comment,
+            comment,
+            to_hosts=True,
         )
     return rating
 

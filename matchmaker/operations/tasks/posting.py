@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from matchmaker import events, lifecycles
+from matchmaker import lifecycles
 from matchmaker import tasks as rules
 from matchmaker.errors import (
     Forbidden,
@@ -27,6 +27,7 @@ from matchmaker.operations.tasks.access import (
     _hosted,
     _invited,
     _member_ids,
+    _tell,
     get_task,
     my_teams,
     ref,
@@ -271,22 +272,31 @@ def update_task(
         bidders = _bidder_user_ids(session, task.id)
         if bidders:
             fields_changed = ", ".join(sorted(diff))
-            events.record(
+            _tell(
                 session,
-                events.TaskNews(
-                    "task_terms_changed",
-                    task.id,
-                    task.organization_id,
-                    f"Terms changed: {task.title_en}",
-                    f"任务条款已变更：{task.title_zh}",
-                    f"Changed: {fields_changed}. Check your bid still holds.",
-                    f"变更项：{fields_changed}。请确认您的投标仍然适用。",
-                    user_ids=bidders,
-                ),
+                task,
+                "task_terms_changed",
+                f"Terms changed: {task.title_en}",
+                f"任务条款已变更：{task.title_zh}",
+                f"Changed: {fields_changed}. Check your bid still holds.",
+                f"变更项：{fields_changed}。请确认您的投标仍然适用。",
+                user_ids=bidders,
             )
         _changed(session, task, "updated")
     session.flush()
     return task
+
+
+def _tell_invited(session: Session, task: Task, user_ids: tuple[int, ...]) -> None:
+    """Invited teams hear of a task once it is open: at publication, or at once when invited later."""
+    _tell(
+        session,
+        task,
+        "task_invited",
+        f"Invited to bid: {task.title_en}",
+        f"邀请投标：{task.title_zh}",
+        user_ids=user_ids,
+    )
 
 
 def publish_task(session: Session, principal: Principal, task_id: int, now: datetime) -> Task:
@@ -298,33 +308,20 @@ def publish_task(session: Session, principal: Principal, task_id: int, now: date
     session.flush()
     invited = _member_ids(session, _invited(session, task.id))
     if invited:
-        events.record(
-            session,
-            events.TaskNews(
-                "task_invited",
-                task.id,
-                task.organization_id,
-                f"Invited to bid: {task.title_en}",
-                f"邀请投标：{task.title_zh}",
-                user_ids=invited,
-            ),
-        )
+        _tell_invited(session, task, invited)
     if task.visibility is not TaskVisibility.INVITED:
         from matchmaker.operations.task_matching import TOLD_ON_PUBLICATION
 
         best = [f.team_id for f in rank_teams_for(session, task)[:TOLD_ON_PUBLICATION]]
         told = _member_ids(session, set(best))
         if told:
-            events.record(
+            _tell(
                 session,
-                events.TaskNews(
-                    "task_recommended",
-                    task.id,
-                    task.organization_id,
-                    f"A new task fits your team: {task.title_en}",
-                    f"有新任务适合您的团队：{task.title_zh}",
-                    user_ids=told,
-                ),
+                task,
+                "task_recommended",
+                f"A new task fits your team: {task.title_en}",
+                f"有新任务适合您的团队：{task.title_zh}",
+                user_ids=told,
             )
     _changed(session, task, "published")
     return task
@@ -355,17 +352,7 @@ def invite_team(
     session.add(invitation)
     session.flush()
     if task.status is TaskStatus.OPEN:
-        events.record(
-            session,
-            events.TaskNews(
-                "task_invited",
-                task.id,
-                task.organization_id,
-                f"Invited to bid: {task.title_en}",
-                f"邀请投标：{task.title_zh}",
-                user_ids=_member_ids(session, {team.id}),
-            ),
-        )
+        _tell_invited(session, task, _member_ids(session, {team.id}))
     return invitation
 
 
