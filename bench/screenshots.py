@@ -41,8 +41,10 @@ FLAGS = [
 ]
 
 # Who logs in (the demo login `matchmaker demo` prints with that description) and which pages they see; a
-# page is a path, or (a path, a link on it) for pages whose ids the demo decides.
-Target = str | tuple[str, str]
+# page is a path, or (a path, a link on it[, a query to add]) for pages whose ids the demo decides.
+Target = str | tuple[str, str] | tuple[str, str, str]
+# The demo's generated history ends on this day (seeds/demo.py): the cockpit is shown over its last year.
+DEMO_YEAR = "start=2025-11-01&end=2026-10-31"
 
 ROLES: dict[str, tuple[str | None, list[tuple[str, Target]]]] = {
     "visitor": (
@@ -55,7 +57,13 @@ ROLES: dict[str, tuple[str | None, list[tuple[str, Target]]]] = {
     ),
     "founder": (
         "founder, a team in every space",
-        [("home", "/home"), ("team", ("/home", "header a[href^='/teams/']")), ("bookings", "/bookings")],
+        [
+            ("home", "/home"),
+            ("team", ("/home", "header a[href^='/teams/']")),
+            ("bookings", "/bookings"),
+            ("mentoring", "/mentoring"),
+            ("tasks", "/tasks"),
+        ],
     ),
     "host": (
         "host staff / 主办方人员 (ic-design)",
@@ -63,6 +71,7 @@ ROLES: dict[str, tuple[str | None, list[tuple[str, Target]]]] = {
             ("home", "/home"),
             ("equipment", "/equipment/mine"),
             ("workbench", ("/equipment/mine", "#quiet-list a[href$='/workbench']")),
+            ("task-desk", "/tasks/desk"),
         ],
     ),
     "manager": (
@@ -71,11 +80,16 @@ ROLES: dict[str, tuple[str | None, list[tuple[str, Target]]]] = {
             ("home", "/home"),
             ("workbench", ("/home", "header a[href$='/workbench']")),
             ("review", ("/home", "[data-section=admissions] a")),
+            ("cockpit", ("/home", "header a[href$='/cockpit']", DEMO_YEAR)),
         ],
     ),
     "mentor": (
         "mentor or investor / 导师或投资人 (ic-design)",
-        [("home", "/home"), ("matching", ("/home", "header a[href^='/resources/']"))],
+        [
+            ("home", "/home"),
+            ("matching", ("/home", "header a[href^='/resources/']")),
+            ("mentoring", "/mentoring"),
+        ],
     ),
 }
 
@@ -158,6 +172,8 @@ def shoot(base: str, out: Path, logins: dict[str, str]) -> list[Path]:
                         if isinstance(target, tuple):
                             page.goto(f"{base}{target[0]}")
                             path = str(page.locator(target[1]).first.get_attribute("href"))
+                            if len(target) == 3:
+                                path = f"{path}?{target[2]}"
                         else:
                             path = target
                         joiner = "&" if "?" in path else "?"
