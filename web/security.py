@@ -40,9 +40,10 @@ def _load_token_user(req: Any) -> User | None:
         return None
     secret = header[7:].strip()
     try:
-        token = accounts.token_for_secret(get_session(), secret)
+        token, principal = accounts.token_and_principal(get_session(), secret)
     except NotAuthenticated:
         return None
+    g.principal = principal  # read with the token, so current_principal() needs no statement of its own
     if not request_writes():
         # A read never commits the request's session: record the use aside, and only when stale.
         _note_use_aside(token.id, token.last_used_at)

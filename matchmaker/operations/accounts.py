@@ -5,22 +5,22 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     String,
     bindparam,
     case,
+    cast,
+    func,
     literal,
     select,
     type_coerce,
-    union_all,
     update,
 )
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from matchmaker import events, passwords
 from matchmaker.catalogue import CONTROL
@@ -30,6 +30,7 @@ from matchmaker.permissions import ANONYMOUS, Principal, can_grant_roles
 from models import AdmissionStatus, ApiToken, Membership, Organization, Role, Space, Team, TeamMember, User
 from models.audit import AuditEntry
 from models.base import utcnow
+from models.narrow import Narrow, cast_table
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,185}\.[^@\s\x00-\x1f\x7f]{2,63}$")
 TOKEN_PREFIX = "mmk_"  # noqa: S105  (a public marker that makes leaked tokens easy to scan for)
@@ -107,34 +108,55 @@ def end_sessions(session: Session, user: User) -> None:
     events.record(session, events.ConnectionsEnded(user_id=user.id))
 
 
-# Every request that carries a login runs these two, so they are built once, with bound parameters.
+# Every request that carries a login reads the user's roles and teams, so the statements are built once,
+# with bound parameters. Each kind comes as one text ("kind|space|role|other;..."): the roles of a user
+# then travel in a single row, which lets a token's request read its token, user and roles at once.
 _ROLE_TEXT = String(32)
-_ROLES_AND_TEAMS: CompoundSelect[Any] = union_all(
-    select(
-        literal("space"),
-        Membership.space_id,
-        type_coerce(Membership.role, _ROLE_TEXT),
-        Membership.organization_id,
-    ).where(Membership.user_id == bindparam("user_id")),
-    select(
-        case(
-            (
-                (Team.admission_status == AdmissionStatus.ADMITTED) & Team.stage.in_(ACTIVE_STAGES),
-                literal("resident"),
-            ),
-            else_=literal("team"),
-        ),
-        Team.space_id,
-        type_coerce(TeamMember.role, _ROLE_TEXT),
-        TeamMember.team_id,
+
+
+def _listed(*parts: Any) -> Any:
+    """One entry of a roles text: the parts joined by "|" (a missing one as empty)."""
+    joined: Any = None
+    for part in parts:
+        piece = func.coalesce(cast(type_coerce(part, _ROLE_TEXT), _ROLE_TEXT), "")
+        joined = piece if joined is None else joined.concat("|").concat(piece)
+    return func.aggregate_strings(joined, ";")
+
+
+def _roles_text(user_id: Any) -> Any:
+    m = cast_table(Membership)
+    return (
+        select(_listed(literal("space"), m.c.space_id, m.c.role, m.c.organization_id))
+        .where(m.c.user_id == user_id)
+        .scalar_subquery()
     )
-    .join(Team, Team.id == TeamMember.team_id)
-    .where(TeamMember.user_id == bindparam("user_id")),
-)
+
+
+def _teams_text(user_id: Any) -> Any:
+    t, tm = cast_table(Team), cast_table(TeamMember)
+    resident = (t.c.admission_status == AdmissionStatus.ADMITTED) & t.c.stage.in_(ACTIVE_STAGES)
+    kind = case((resident, literal("resident")), else_=literal("team"))
+    return (
+        select(_listed(kind, t.c.space_id, tm.c.role, tm.c.team_id))
+        .select_from(tm.join(t, t.c.id == tm.c.team_id))
+        .where(tm.c.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+_ROLES_AND_TEAMS = select(_roles_text(bindparam("user_id")), _teams_text(bindparam("user_id")))
+
+# A token's request: the token and its user (the columns a request uses, see ``models.narrow``) and the
+# user's roles, in one statement.
+_TOKEN = Narrow(ApiToken, ("user_id", "last_used_at", "revoked_at"))
+_TOKEN_USER = Narrow(User, ("email", "display_name", "is_admin", "is_active", "locale", "session_epoch"))
+_TOKENS, _USERS = cast_table(ApiToken), cast_table(User)
 _TOKEN_BY_DIGEST = (
-    select(ApiToken)
-    .where(ApiToken.digest == bindparam("digest"))
-    .options(joinedload(ApiToken.user, innerjoin=True))  # its user comes with it
+    select(
+        *_TOKEN.columns, *_TOKEN_USER.columns, _roles_text(_TOKENS.c.user_id), _teams_text(_TOKENS.c.user_id)
+    )
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .where(_TOKENS.c.digest == bindparam("digest"))
 )
 
 
@@ -142,13 +164,23 @@ def principal_for(session: Session, user: User | None) -> Principal:
     """The user's roles, host organisations and teams, read in one statement."""
     if user is None:
         return ANONYMOUS
-    rows: Sequence[Any] = session.execute(_ROLES_AND_TEAMS, {"user_id": user.id}).all()
+    roles, teams = session.execute(_ROLES_AND_TEAMS, {"user_id": user.id}).one()
+    return principal_of(user, roles, teams)
+
+
+def principal_of(user: User, roles_text: str | None, teams_text: str | None) -> Principal:
+    """The Principal from the user and the two roles texts read for them."""
     roles = set()
     orgs = set()
     teams = {}
     residencies = set()
-    for kind, space_id, role, other_id in rows:
-        if kind in ("team", "resident"):
+    for entry in ";".join(filter(None, (roles_text, teams_text))).split(";"):
+        if not entry:
+            continue
+        kind, space_text, role, other = entry.split("|")
+        space_id = int(space_text)
+        other_id = int(other) if other else None
+        if kind in ("team", "resident") and other_id is not None:
             teams[other_id] = (space_id, role)
             if kind == "resident":
                 residencies.add(space_id)
@@ -244,10 +276,21 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
 
 def token_for_secret(session: Session, secret: str) -> ApiToken:
     """The active token of an active user that this secret belongs to."""
-    token = session.scalar(_TOKEN_BY_DIGEST, {"digest": _digest(secret)})
-    if token is None or not token.is_active or not token.user.is_active:
+    return token_and_principal(session, secret)[0]
+
+
+def token_and_principal(session: Session, secret: str) -> tuple[ApiToken, Principal]:
+    """The active token of an active user that this secret belongs to, with its user's Principal: one
+    statement."""
+    row = session.execute(_TOKEN_BY_DIGEST, {"digest": _digest(secret)}).first()
+    if row is None:
         raise NotAuthenticated()
-    return token
+    token: ApiToken = _TOKEN.adopt(session, row)
+    user: User = _TOKEN_USER.adopt(session, row)
+    set_committed_value(token, "user", user)
+    if not token.is_active or not user.is_active:
+        raise NotAuthenticated()
+    return token, principal_of(user, row[-2], row[-1])
 
 
 def user_for_token(session: Session, secret: str) -> User:

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CompoundSelect, String, bindparam, literal, null, select, type_coerce, union_all
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from matchmaker import booking_policy, events, rule_checks, slots
 from matchmaker.errors import Forbidden, InvalidInput, MatchmakerError, NotFound, ResourceRetired
@@ -34,6 +35,7 @@ from models import (
     User,
 )
 from models.base import utcnow
+from models.narrow import Narrow
 
 BOOKABLE = (ResourceKind.EQUIPMENT, ResourceKind.PILOT_LINE, ResourceKind.WORKSPACE)
 
@@ -216,12 +218,30 @@ def bookable_resource(session: Session, principal: Principal, resource_id: int) 
     return resource
 
 
-# The statements every booking request runs are built once, with bound parameters.
+# The statements every booking request runs are built once, with bound parameters. A booking reads only
+# the columns of its resource and space that it uses (see ``models.narrow``), and all of its rules.
+_RESOURCE_FOR_BOOKING = Narrow(
+    Resource,
+    (
+        "space_id",
+        "organization_id",
+        "person_user_id",
+        "kind",
+        "name_zh",
+        "name_en",
+        "price_cny",
+        "price_unit",
+        "capacity",
+        "retired_at",
+    ),
+)
+_SPACE_FOR_BOOKING = Narrow(Space, ("timezone",))
+_RULES = Narrow(Availability)
 _BOOKABLE_WITH_RULES = (
-    select(Resource, Availability)
-    .outerjoin(Availability, Availability.resource_id == Resource.id)
-    .where(Resource.id == bindparam("resource_id"))
-    .options(joinedload(Resource.space, innerjoin=True))
+    select(*_RESOURCE_FOR_BOOKING.columns, *_SPACE_FOR_BOOKING.columns, *_RULES.columns)
+    .join_from(Resource.__table__, Space.__table__, Space.__table__.c.id == Resource.__table__.c.space_id)
+    .outerjoin(Availability.__table__, Availability.__table__.c.resource_id == Resource.__table__.c.id)
+    .where(Resource.__table__.c.id == bindparam("resource_id"))
 )
 
 
@@ -230,11 +250,17 @@ def bookable_with_rules(
 ) -> tuple[Resource, Availability]:
     """A bookable resource with its space and its booking rules, read in one statement."""
     row = session.execute(_BOOKABLE_WITH_RULES, {"resource_id": resource_id}).first()
-    resource = visible_resource(principal, row[0] if row else None, resource_id)
+    found: Resource | None = None
+    availability: Availability | None = None
+    if row is not None:
+        space = _SPACE_FOR_BOOKING.adopt(session, row)
+        found = _RESOURCE_FOR_BOOKING.adopt(session, row)
+        set_committed_value(found, "space", space)  # held by the resource, as a joined load would
+        availability = _RULES.adopt(session, row)
+    resource = visible_resource(principal, found, resource_id)
     if not resource.accepts_bookings:
         raise not_bookable(resource)
-    availability = row[1] if row and row[1] is not None else default_availability(resource)
-    return resource, availability
+    return resource, availability if availability is not None else default_availability(resource)
 
 
 def active_bookings(

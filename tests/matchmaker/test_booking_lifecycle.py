@@ -239,7 +239,7 @@ def test_a_transaction_postgresql_ends_mid_insert_is_slot_taken_and_left_to_the_
     from psycopg import errors
     from sqlalchemy.exc import OperationalError
 
-    real = db.scalars
+    real = db.execute
 
     def deadlocked(statement: object, *args: object, **kw: object) -> object:
         table = getattr(statement, "table", None) if getattr(statement, "is_insert", False) else None
@@ -249,7 +249,7 @@ def test_a_transaction_postgresql_ends_mid_insert_is_slot_taken_and_left_to_the_
 
     builders.get_or_create_tag(db, "caller-work", ["调用方"], ["caller work"])  # the caller's own work
     db.flush()
-    monkeypatch.setattr(db, "scalars", deadlocked)
+    monkeypatch.setattr(db, "execute", deadlocked)
     with pytest.raises(ops.SlotTaken) as refused:
         book(db, world, "founder", world.team1.id)
     monkeypatch.undo()

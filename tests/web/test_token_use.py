@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.operations import accounts
+from matchmaker.permissions import Principal
 from models import ApiToken, User
 from tests.conftest import LiveServer, World, bearer, fresh
 from tests.web.live import WAIT
@@ -47,16 +48,16 @@ def test_a_read_whose_token_lookup_is_overtaken_by_another_write_still_records_t
 ) -> None:
     """The interleaving by hand: the token is read, another writer commits, then the use is recorded."""
     (secret,) = _tokens(db, world, 1)
-    real = accounts.token_for_secret
+    real = accounts.token_and_principal
     writes: list[int] = []
 
-    def overtaken(session: Session, value: str) -> ApiToken:
-        token = real(session, value)
+    def overtaken(session: Session, value: str) -> tuple[ApiToken, Principal]:
+        found = real(session, value)
         _write_once(factory, world.id("manager"), len(writes))
         writes.append(1)
-        return token
+        return found
 
-    monkeypatch.setattr(accounts, "token_for_secret", overtaken)
+    monkeypatch.setattr(accounts, "token_and_principal", overtaken)
     response = client.get("/api/v1/users/me", headers=bearer(secret))
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert writes == [1]

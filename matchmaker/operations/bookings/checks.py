@@ -31,6 +31,7 @@ from models import (
     Team,
     TeamMember,
 )
+from models.narrow import Narrow
 
 if TYPE_CHECKING:
     from matchmaker.operations.bookings.requests import BookingRequest
@@ -45,23 +46,28 @@ _TEAM = select(Team).where(Team.id == bindparam("team_id"))
 
 # One team's bookings are serialised, so two at once cannot both pass its monthly cap. FOR NO KEY UPDATE:
 # rows that merely refer to the team (a waitlist offer's booking, a ledger line) need not wait for it.
-# The team's member ids come with the lock (the booking's private event goes to them), in one round trip.
+# The team's member ids come with the lock (the booking's private event goes to them), in one round trip,
+# and only the columns a booking uses are read (see ``models.narrow``).
+_TEAM_FOR_BOOKING = Narrow(Team, ("space_id", "name_zh", "name_en", "admission_status", "stage"))
+_TEAMS, _MEMBERS = Team.__table__, TeamMember.__table__
 _MEMBER_LIST = (
-    select(func.aggregate_strings(cast(TeamMember.user_id, String), ","))
-    .where(TeamMember.team_id == Team.id)
+    select(func.aggregate_strings(cast(_MEMBERS.c.user_id, String), ","))
+    .where(_MEMBERS.c.team_id == _TEAMS.c.id)
     .scalar_subquery()
 )
 _LOCKED_TEAM = (
-    select(Team, _MEMBER_LIST).where(Team.id == bindparam("team_id")).with_for_update(key_share=True, of=Team)
+    select(*_TEAM_FOR_BOOKING.columns, _MEMBER_LIST)
+    .where(_TEAMS.c.id == bindparam("team_id"))
+    .with_for_update(key_share=True, of=_TEAMS)
 )
 
 
 def team_for_booking(session: Session, principal: Principal, team_id: int, *, lock: bool) -> Team:
     if lock:
         row = session.execute(_LOCKED_TEAM, {"team_id": team_id}).first()
-        team: Team | None = row[0] if row else None
+        team: Team | None = _TEAM_FOR_BOOKING.adopt(session, row) if row else None
         if row is not None:
-            remember_members(session, team_id, row[1])
+            remember_members(session, team_id, row[-1])
     else:
         team = session.scalar(_TEAM, {"team_id": team_id})
     if team is None or not can_book_for(principal, team_ref(team)):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -29,16 +29,21 @@ from models import (
     Resource,
     Team,
 )
+from models.narrow import Narrow
 
 
 class SlotTaken(Conflict):
     code = "slot_taken"
 
 
+# A plain INSERT ... RETURNING every column, whose row the session then adopts as the new Booking
+# (``models.narrow``): what the ORM would do, for a fraction of its work.
+_BOOKING = Narrow(Booking)
+_BOOKINGS = cast(Table, Booking.__table__)
 _INSERT_BOOKING = {
     # The exclusion constraint's refusal becomes "no row returned" instead of an aborted transaction.
-    "postgresql": pg_insert(Booking).on_conflict_do_nothing().returning(Booking),
-    "sqlite": insert(Booking).returning(Booking),
+    "postgresql": pg_insert(_BOOKINGS).on_conflict_do_nothing().returning(*_BOOKING.columns),
+    "sqlite": insert(_BOOKINGS).returning(*_BOOKING.columns),
 }
 
 
@@ -75,17 +80,17 @@ def insert_booking(
         try:
             if guarded:
                 with session.begin_nested():
-                    booking = session.scalars(statement, row).first()
+                    made = session.execute(statement, row).first()
             else:
-                booking = session.scalars(statement, row).first()
+                made = session.execute(statement, row).first()
         except (IntegrityError, DBAPIError) as exc:
             if not is_overlap_refusal(exc):
                 raise
             if postgres and not guarded:
                 raise GaveWay() from exc
             continue
-        if booking is not None:
-            return booking
+        if made is not None:
+            return cast(Booking, _BOOKING.adopt(session, made))
     return None
 
 
