@@ -76,8 +76,9 @@ def current_db_user() -> User | None:
 
 def current_principal() -> Principal:
     if "principal" not in g:
-        user = current_db_user()
-        g.principal = accounts.principal_for(get_session(), user) if user else ANONYMOUS
+        user = current_db_user()  # a token's request reads its principal here, with the token
+        if "principal" not in g:
+            g.principal = accounts.principal_for(get_session(), user) if user else ANONYMOUS
     return cast(Principal, g.principal)
 
 
