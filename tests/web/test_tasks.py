@@ -833,3 +833,23 @@ def test_on_the_task_queue_a_publication_leaves_its_job_for_the_worker(
     finally:
         layer.queue.empty()
         layer.stop()
+
+
+def test_a_job_layer_that_fails_to_enqueue_leaves_the_committed_publication_standing(
+    api: dict[str, Api],
+    world: World,
+    db: Session,
+    clock: FakeClock,
+    held_jobs: HeldJobs,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreachable(name: str, key: str | None = None, **kwargs: Any) -> str:
+        raise ConnectionError("the queue is away")
+
+    monkeypatch.setattr(held_jobs, "enqueue", unreachable)
+    draft = api["host"].post("/tasks", task_body(world)).json
+    opened = api["host"].post(f"/tasks/{draft['id']}/publish")
+    assert opened.status_code == 200 and opened.json["status"] == "open"
+    assert state(db, draft["id"])[0] == "open"
+    assert f"could not enqueue {TELL_FITTING_TEAMS}-{draft['id']}" in caplog.text
