@@ -223,6 +223,19 @@ class TaskInvitation(Base):
     invited_at: Mapped[datetime]
 
 
+class TaskRecommendation(Base):
+    """A team was told that a published task fits it. The key is the guard: a team hears of a task once,
+    however often the job that tells it runs."""
+
+    __tablename__ = "task_recommendations"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    told_at: Mapped[datetime]
+
+
 class TaskMilestone(TimestampMixin, Base):
     __tablename__ = "task_milestones"
     __table_args__ = (

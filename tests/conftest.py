@@ -25,6 +25,10 @@ from models.database import make_engine, make_session_factory
 from seeds import builders
 from tests.contract import check_answer
 from web import create_app
+from web import jobs as job_layer
+from web.jobs.inprocess import InProcessJobs
+from web.jobs.runner import SYSTEM_CLOCK, Clock, new_key, spec_of
+from web.jobs.settings import JobSettings, settings_of
 
 IN_CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
@@ -146,10 +150,60 @@ def app_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
+class HeldJobs:
+    """The job layer of a test app: what the app enqueues waits here, recorded, until the test runs it
+    (``run_held``: through the in-process layer, in the test's thread), so no job runs behind a test's
+    back or outlives it."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.settings: JobSettings = settings_of(app)
+        self.held: list[tuple[str, str, dict[str, Any]]] = []
+
+    def enqueue(self, name: str, key: str | None = None, **kwargs: Any) -> str:
+        spec_of(name)
+        key = key or new_key(name)
+        self.held.append((name, key, kwargs))
+        return key
+
+    def schedule(self, name: str, every: float) -> None:
+        spec_of(name)
+
+    def stop(self, timeout: float = 10) -> None:
+        self.held.clear()
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.held]
+
+    def run_held(self, clock: Clock = SYSTEM_CLOCK) -> list[str]:
+        """Run every held job once, in the order enqueued; the outcome of each."""
+        layer = InProcessJobs(self.app, self.settings, clock=clock)
+        outcomes = []
+        while self.held:
+            name, key, kwargs = self.held.pop(0)
+            outcomes.append(layer.run(name, key, kwargs))
+        return outcomes
+
+
+def hold_jobs(app: Flask) -> HeldJobs:
+    held = HeldJobs(app)
+    app.extensions[job_layer.EXTENSION] = held
+    return held
+
+
 @pytest.fixture
 def app(factory: sessionmaker[Session], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Flask:
     monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path / "instance"))
-    return create_app(app_config(), session_factory=factory)
+    app = create_app(app_config(), session_factory=factory)
+    hold_jobs(app)
+    return app
+
+
+@pytest.fixture
+def held_jobs(app: Flask) -> HeldJobs:
+    """The jobs the app enqueued and has not run yet."""
+    held: HeldJobs = app.extensions[job_layer.EXTENSION]
+    return held
 
 
 class Client(FlaskClient):
@@ -396,6 +450,7 @@ def live_server(
 ) -> Iterator[LiveServer]:
     monkeypatch.setenv("MATCHMAKER_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(), session_factory=factory)
+    hold_jobs(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,7 +1,8 @@
 """The unit of work: one place commits each request or Socket.IO event, then publishes its events.
 
 Views, handlers and operations never commit. When a view returns a success (any status below 400) the
-session commits and the domain events recorded in that transaction are broadcast; when it raises, or
+session commits, the domain events recorded in that transaction are broadcast, and the background jobs
+they call for are enqueued (``web.jobs.enqueue_follow_ups``); when it raises, or
 answers an error, the session rolls back and the events go with it (see ``matchmaker.events``).
 A view that wants to show a user-fixable problem beside a form without failing the whole request runs
 the action through :func:`attempt`, which undoes only that action's writes (a savepoint).
@@ -13,12 +14,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from matchmaker import events
 from matchmaker.errors import MatchmakerError
+from web import jobs
 from web.db import get_session
 from web.errors import from_validation_error
 from web.realtime import broadcasts
@@ -36,7 +38,9 @@ def finish(*, succeeded: bool) -> None:
         session.rollback()  # the listener in matchmaker.events drops what this transaction recorded
         return
     session.commit()
-    broadcasts.publish(events.take(session))
+    committed = events.take(session)
+    broadcasts.publish(committed)
+    jobs.enqueue_follow_ups(current_app._get_current_object(), committed)  # type: ignore[attr-defined]
 
 
 def unit_of_work(view: F) -> F:

@@ -298,7 +298,9 @@ def queue_name() -> str:
 
 
 def queue_app(app: Flask, queue_name: str) -> Flask:
+    """The test app on the task queue: its job layer is made from this configuration, not held."""
     app.config.update(JOBS_BACKEND="rq", JOBS_REDIS_URL=REDIS_URL, JOBS_QUEUE=queue_name)
+    app.extensions.pop(jobs.EXTENSION, None)
     return app
 
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import BidStatus, Task, TaskBid, TaskMilestone
-from tests.conftest import Client, World, fresh
+from models import BidStatus, Notification, Task, TaskBid, TaskMilestone
+from tests.conftest import Client, HeldJobs, World, fresh
+from web.jobs.definitions import TELL_FITTING_TEAMS
 
 
 def post_from_desk(client: Client, world: World, **extra: str) -> int:
@@ -149,3 +150,20 @@ def test_a_bid_with_a_wrongly_typed_file_is_refused_whole(client: Client, world:
     )
     assert placed.status_code == 302
     assert "样品.jpg" in client.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_a_task_published_from_the_desk_tells_the_fitting_teams_once_its_job_runs(
+    client: Client, world: World, db: Session, held_jobs: HeldJobs
+) -> None:
+    def told() -> list[int]:
+        fresh(db)
+        query = select(Notification.user_id).where(
+            Notification.kind == "task_recommended", Notification.subject == f"task:{task_id}"
+        )
+        return list(db.scalars(query))
+
+    task_id = post_from_desk(client, world)
+    assert held_jobs.names() == [TELL_FITTING_TEAMS]
+    assert told() == []  # the host's page answered before anyone was ranked or told
+    assert held_jobs.run_held() == ["done"]
+    assert world.id("founder") in told()

@@ -4,6 +4,8 @@ confidentiality gating, bad input, and two awards at once leaving exactly one.""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matchmaker.operations import matching
+from matchmaker.operations import matching, task_matching
+from matchmaker.operations import tasks as tasks_ops
+from matchmaker.operations.task_matching import TOLD_ON_PUBLICATION
 from models import (
     BidStatus,
     Interaction,
@@ -24,16 +28,19 @@ from models import (
     Notification,
     Task,
     TaskBid,
+    TaskRecommendation,
     TaskStatus,
     TaskTermsAcceptance,
+    TeamMember,
 )
-from tests.conftest import Client, LiveServer, World, fresh
+from tests.conftest import Client, HeldJobs, LiveServer, World, fresh
 from tests.web.booking_support import Api, token_for
 from tests.web.live import WAIT, api_token
-from tests.web.test_jobs import FakeClock
+from tests.web.test_jobs import FakeClock, needs_redis, queue_app, until
 from tests.web.test_realtime import Listener, connect_as
 from web import clock as web_clock
-from web.jobs.definitions import CLOSE_TASK_BIDDING
+from web import jobs
+from web.jobs.definitions import CLOSE_TASK_BIDDING, TELL_FITTING_TEAMS
 from web.jobs.inprocess import InProcessJobs
 from web.jobs.settings import settings_of
 
@@ -353,7 +360,7 @@ def test_an_invited_task_reaches_only_the_invited_teams(
 
 
 def test_the_host_sees_fitting_teams_with_reasons(
-    api: dict[str, Api], world: World, db: Session, clock: FakeClock
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
 ) -> None:
     task = published(api, world)
     fitting = api["host"].get(f"/tasks/{task['id']}/fitting-teams")
@@ -363,7 +370,169 @@ def test_the_host_sees_fitting_teams_with_reasons(
     assert items[0]["reasons"]
     assert world.team3.id not in {i["team"]["id"] for i in items}  # another space's team
     assert api["founder"].get(f"/tasks/{task['id']}/fitting-teams").status_code == 403
+    assert held_jobs.run_held() == ["done"]  # the publication's job tells the best-fitting teams
     assert "task_recommended" in kinds_of(db, world.id("founder"))
+
+
+# Telling the best-fitting teams, off the request ---------------------------------------------------
+
+
+def recommended(db: Session, task_id: int) -> list[int]:
+    """Who was told that the task fits their team, one entry per notification."""
+    fresh(db)
+    return sorted(
+        db.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == "task_recommended", Notification.subject == f"task:{task_id}"
+            )
+        )
+    )
+
+
+def members_of(db: Session, team_ids: list[int]) -> list[int]:
+    return sorted(set(db.scalars(select(TeamMember.user_id).where(TeamMember.team_id.in_(team_ids)))))
+
+
+@pytest.fixture
+def rankings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the tasks whose fitting teams were ranked, in order (the ranking itself still runs)."""
+    ranked: list[int] = []
+    real = task_matching.rank_teams
+
+    def counted(session: Session, task: Task, **kwargs: Any) -> Any:
+        ranked.append(task.id)
+        return real(session, task, **kwargs)
+
+    monkeypatch.setattr(task_matching, "rank_teams", counted)
+    return ranked
+
+
+def test_publishing_answers_without_ranking_and_a_job_tells_the_fitting_teams_after_the_commit(
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs, rankings: list[int]
+) -> None:
+    draft = api["host"].post("/tasks", task_body(world)).json
+    opened = api["host"].post(f"/tasks/{draft['id']}/publish")
+    assert opened.status_code == 200 and opened.json["status"] == "open"
+    fresh(db)
+    assert state(db, draft["id"])[0] == "open"  # published and committed at once
+    assert rankings == []  # nothing was ranked while the host waited
+    assert recommended(db, draft["id"]) == []
+    assert held_jobs.held == [
+        (TELL_FITTING_TEAMS, f"{TELL_FITTING_TEAMS}-{draft['id']}", {"task_id": draft["id"]})
+    ]
+
+    assert held_jobs.run_held() == ["done"]
+    assert rankings == [draft["id"]]
+    assert world.id("founder") in recommended(db, draft["id"])  # the machine-vision team fits best
+    run = db.scalar(select(JobRun).where(JobRun.key == f"{TELL_FITTING_TEAMS}-{draft['id']}"))
+    assert run is not None and run.status is JobRunStatus.SUCCEEDED and run.result is not None
+    assert run.result["told"] >= 1
+
+
+def test_the_job_tells_the_members_of_the_best_ranked_teams(
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
+) -> None:
+    task = published(api, world)
+    assert held_jobs.run_held() == ["done"]
+    fresh(db)
+    row = db.get(Task, task["id"])
+    assert row is not None
+    best = [fit.team_id for fit in tasks_ops.rank_teams_for(db, row)[:TOLD_ON_PUBLICATION]]
+    assert best
+    told = sorted(db.scalars(select(TaskRecommendation.team_id).where(TaskRecommendation.task_id == row.id)))
+    assert told == sorted(best)
+    assert recommended(db, row.id) == members_of(db, best)
+
+
+def test_running_the_job_again_tells_nobody_twice(
+    app: Flask, api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
+) -> None:
+    task = published(api, world)
+    assert held_jobs.run_held() == ["done"]
+    first = recommended(db, task["id"])
+    assert first
+
+    layer = InProcessJobs(app, settings_of(app))
+    key = f"{TELL_FITTING_TEAMS}-{task['id']}"
+    assert layer.run(TELL_FITTING_TEAMS, key, {"task_id": task["id"]}) == "already done"
+    # A run under another key (a duplicate enqueue, a retry after a lost record) gets past the run's
+    # record; the table's key still tells each team once.
+    assert layer.run(TELL_FITTING_TEAMS, "tell-again", {"task_id": task["id"]}) == "done"
+    assert recommended(db, task["id"]) == first
+    again = db.scalar(select(JobRun).where(JobRun.key == "tell-again"))
+    assert again is not None and again.result == {"task_id": task["id"], "told": 0}
+
+
+def test_two_runs_at_once_tell_each_team_once(
+    app: Flask, api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
+) -> None:
+    task = published(api, world)
+    held_jobs.held.clear()
+    layer = InProcessJobs(app, settings_of(app))
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run(key: str) -> None:
+        start.wait()
+        outcomes.append(layer.run(TELL_FITTING_TEAMS, key, {"task_id": task["id"]}))
+
+    threads = [threading.Thread(target=run, args=(key,)) for key in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert outcomes == ["done", "done"]
+    told = recommended(db, task["id"])
+    assert told and len(told) == len(set(told))
+    counts = sorted(
+        run.result["told"]
+        for run in db.scalars(select(JobRun).where(JobRun.key.in_(["first", "second"])))
+        if run.result
+    )
+    teams = db.scalar(select(func.count()).select_from(TaskRecommendation))
+    assert counts == [0, teams]  # one run told every fitting team, the other nobody
+
+
+def test_a_task_cancelled_before_the_job_runs_tells_nobody(
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs, rankings: list[int]
+) -> None:
+    task = published(api, world)
+    cancelled = api["host"].post(f"/tasks/{task['id']}/cancel", {"reason": "budget_withdrawn"})
+    assert cancelled.status_code == 200
+    assert held_jobs.run_held() == ["done"]
+    assert recommended(db, task["id"]) == []
+    assert rankings == []  # a cancelled task is not even ranked
+    fresh(db)
+    assert db.scalar(select(func.count()).select_from(TaskRecommendation)) == 0
+
+
+def test_an_invited_only_task_enqueues_no_telling(
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
+) -> None:
+    published(api, world, visibility="invited")
+    assert held_jobs.held == []
+
+
+def test_a_refused_publication_enqueues_nothing(
+    api: dict[str, Api], world: World, db: Session, clock: FakeClock, held_jobs: HeldJobs
+) -> None:
+    draft = api["host"].post("/tasks", task_body(world)).json
+    assert api["founder"].post(f"/tasks/{draft['id']}/publish").status_code in (403, 404)
+    assert api["host"].post(f"/tasks/{draft['id']}/publish").status_code == 200
+    assert api["host"].post(f"/tasks/{draft['id']}/publish").status_code == 409  # already open
+    assert held_jobs.names() == [TELL_FITTING_TEAMS]  # the one publication that committed
+
+
+def test_without_services_the_publication_job_runs_in_a_thread_after_the_commit(
+    app: Flask, api: dict[str, Api], world: World, db: Session, clock: FakeClock
+) -> None:
+    layer = InProcessJobs(app, settings_of(app))
+    app.extensions[jobs.EXTENSION] = layer
+    try:
+        task = published(api, world)
+        until(lambda: world.id("founder") in recommended(db, task["id"]), "the fitting teams to be told")
+    finally:
+        layer.stop()
 
 
 BAD_TASKS: list[tuple[str, dict[str, Any], int, str | None]] = [
@@ -642,3 +811,45 @@ def test_a_team_sees_its_recommended_open_tasks_with_reasons(
     assert ids[0] == task["id"] and hidden["id"] not in ids  # only tasks the team may see
     assert found.json["items"][0]["reasons"]
     assert api["other_founder"].get(f"/teams/{world.team1.id}/recommended-tasks").status_code in (403, 404)
+
+
+@pytest.mark.redis
+@needs_redis
+def test_on_the_task_queue_a_publication_leaves_its_job_for_the_worker(
+    app: Flask, api: dict[str, Api], world: World, db: Session, clock: FakeClock
+) -> None:
+    from web.jobs.queue import QueueJobs
+
+    layer = jobs.layer(queue_app(app, f"test-{uuid.uuid4().hex[:12]}"))
+    assert isinstance(layer, QueueJobs)
+    try:
+        task = published(api, world)
+        key = f"{TELL_FITTING_TEAMS}-{task['id']}"
+        queued = layer.queue.fetch_job(layer.job_id(key))
+        assert queued is not None and queued.args == (TELL_FITTING_TEAMS, key, {"task_id": task["id"]})
+        assert recommended(db, task["id"]) == []  # nobody is told until a worker runs it
+        assert layer.perform(*queued.args) == "done"
+        assert world.id("founder") in recommended(db, task["id"])
+    finally:
+        layer.queue.empty()
+        layer.stop()
+
+
+def test_a_job_layer_that_fails_to_enqueue_leaves_the_committed_publication_standing(
+    api: dict[str, Api],
+    world: World,
+    db: Session,
+    clock: FakeClock,
+    held_jobs: HeldJobs,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreachable(name: str, key: str | None = None, **kwargs: Any) -> str:
+        raise ConnectionError("the queue is away")
+
+    monkeypatch.setattr(held_jobs, "enqueue", unreachable)
+    draft = api["host"].post("/tasks", task_body(world)).json
+    opened = api["host"].post(f"/tasks/{draft['id']}/publish")
+    assert opened.status_code == 200 and opened.json["status"] == "open"
+    assert state(db, draft["id"])[0] == "open"
+    assert f"could not enqueue {TELL_FITTING_TEAMS}-{draft['id']}" in caplog.text

@@ -239,7 +239,7 @@ def update_task(task_id: int, body: schemas.TaskUpdate) -> Any:
 @route(
     "/tasks/<int:task_id>/publish",
     "POST",
-    "Publish a draft: bidding opens, invited teams are told",
+    "Publish a draft: bidding opens, invited teams are told; the best-fitting teams are told shortly after",
     tag=TAG,
     responses={409: "Not a draft", 422: "Deadlines missing or past"},
     answer=answers.TaskOut,

@@ -6,13 +6,19 @@ tick. Jobs are registered in ``web.jobs.definitions`` and frame their own transa
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app
 
 from web.jobs.settings import JobSettings, settings_of
 
+if TYPE_CHECKING:
+    from matchmaker.events import Event
+
 EXTENSION = "matchmaker.jobs"
+log = logging.getLogger("matchmaker.jobs")
 
 
 class JobLayer(Protocol):
@@ -49,3 +55,17 @@ def enqueue(name: str, **kwargs: Any) -> str:
 
 def schedule(name: str, every: float) -> None:
     layer(current_app._get_current_object()).schedule(name, every)  # type: ignore[attr-defined]
+
+
+def enqueue_follow_ups(app: Flask, committed: Iterable[Event]) -> None:
+    """Enqueue the jobs that just-committed events call for (``definitions.follow_ups``). Called after the
+    commit, never before: a job that started earlier could miss what the transaction wrote, or act on
+    what it later rolled back. An enqueue that fails is logged, not raised: the change stands."""
+    from web.jobs.definitions import follow_ups
+
+    for event in committed:
+        for name, key, kwargs in follow_ups(event):
+            try:
+                layer(app).enqueue(name, key, **kwargs)
+            except Exception:
+                log.exception("job %s: could not enqueue %s after the commit", name, key)

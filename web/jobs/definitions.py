@@ -9,15 +9,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from matchmaker import events
 from matchmaker.jobs import RetryPolicy
 from matchmaker.operations import bookings as booking_ops
 from matchmaker.operations import tasks as task_ops
+from models import TaskVisibility
 from web.jobs.runner import JobContext, JobSpec, register
 
 SWEEP_BOOKINGS = "sweep_bookings"
 TRAIN_RANKER = "train_ranker"
 CLOSE_TASK_BIDDING = "close_task_bidding"
 ESCALATE_MENTOR_REQUESTS = "escalate_mentor_requests"
+TELL_FITTING_TEAMS = "tell_fitting_teams"
 
 
 def _act_once(job: JobContext, act: Callable[[Session, datetime], Sized], counted: str) -> dict[str, Any]:
@@ -46,6 +49,31 @@ def escalate_mentor_requests(job: JobContext) -> dict[str, Any]:
     from matchmaker.operations import mentoring
 
     return _act_once(job, mentoring.escalate_unanswered, "escalated")
+
+
+def tell_fitting_teams(job: JobContext, task_id: int) -> dict[str, Any]:
+    """Tell the teams that fit a newly published task best. Ranking them takes seconds and only reads,
+    so it holds no write lock; the telling, guarded so that a team hears of a task once however often
+    this runs, and the run's completion then commit together. A task cancelled meanwhile tells nobody."""
+    with job.unit_of_work() as session:
+        best = task_ops.fitting_teams_to_tell(session, task_id)
+    with job.unit_of_work(write=True) as session:
+        told = task_ops.tell_fitting_teams(session, task_id, best, job.now())
+        result: dict[str, Any] = {"task_id": task_id, "told": len(told)}
+        job.complete(session, result)
+    return result
+
+
+def follow_ups(event: events.Event) -> list[tuple[str, str, dict[str, Any]]]:
+    """The jobs a committed domain event calls for, as (job, run key, arguments). The key names what the
+    run is about, so the same event enqueued twice is one run."""
+    if (
+        isinstance(event, events.TaskChanged)
+        and event.action == "published"
+        and event.visibility != TaskVisibility.INVITED.value
+    ):
+        return [(TELL_FITTING_TEAMS, f"{TELL_FITTING_TEAMS}-{event.task_id}", {"task_id": event.task_id})]
+    return []
 
 
 def train_ranker(job: JobContext, data: str | None = None) -> dict[str, Any]:
@@ -89,6 +117,15 @@ register(
         timeout=300,
         exclusive=True,
         keep_completed=timedelta(days=1),
+    )
+)
+register(
+    JobSpec(
+        TELL_FITTING_TEAMS,
+        tell_fitting_teams,
+        retry=RetryPolicy(retries=3, first_delay=10, factor=3),
+        timeout=600,
+        keep_completed=timedelta(days=7),
     )
 )
 register(

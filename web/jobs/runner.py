@@ -21,6 +21,7 @@ from matchmaker import events
 from matchmaker.jobs import RetryPolicy
 from matchmaker.operations import job_runs
 from models.base import utcnow
+from web import jobs
 from web.db import take_write_lock
 from web.observability import count_job_run
 from web.realtime import broadcasts
@@ -121,7 +122,9 @@ class JobContext:
                 events.discard(session)
                 session.rollback()
                 raise
-            broadcasts.publish(events.take(session))
+            committed = events.take(session)
+            broadcasts.publish(committed)
+            jobs.enqueue_follow_ups(self.app, committed)
 
     def complete(self, session: Session, result: dict[str, Any]) -> None:
         """Mark the run done inside the transaction that made its effects: both commit, or neither."""

@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import lifecycles
@@ -41,6 +43,7 @@ from models import (
     Space,
     Task,
     TaskInvitation,
+    TaskRecommendation,
     TaskRevision,
     TaskStatus,
     TaskTermsAcceptance,
@@ -300,6 +303,9 @@ def _tell_invited(session: Session, task: Task, user_ids: tuple[int, ...]) -> No
 
 
 def publish_task(session: Session, principal: Principal, task_id: int, now: datetime) -> Task:
+    """Open the task for bids; invited teams are told at once. The best-fitting teams are told later,
+    off the request, by a job the web layer enqueues once this publication has committed (see
+    ``tell_fitting_teams``): ranking them takes seconds."""
     task = _hosted(session, principal, task_id, lock=True)
     lifecycles.check_task_move(task.status, TaskStatus.OPEN)
     _check_terms(task, now, publishing=True)
@@ -309,22 +315,56 @@ def publish_task(session: Session, principal: Principal, task_id: int, now: date
     invited = _member_ids(session, _invited(session, task.id))
     if invited:
         _tell_invited(session, task, invited)
-    if task.visibility is not TaskVisibility.INVITED:
-        from matchmaker.operations.task_matching import TOLD_ON_PUBLICATION
-
-        best = [f.team_id for f in rank_teams_for(session, task)[:TOLD_ON_PUBLICATION]]
-        told = _member_ids(session, set(best))
-        if told:
-            _tell(
-                session,
-                task,
-                "task_recommended",
-                f"A new task fits your team: {task.title_en}",
-                f"有新任务适合您的团队：{task.title_zh}",
-                user_ids=told,
-            )
     _changed(session, task, "published")
     return task
+
+
+def tells_fitting_teams(task: Task) -> bool:
+    """Whether the best-fitting teams hear of the task: while it is open to more than invited teams."""
+    return task.status is TaskStatus.OPEN and task.visibility is not TaskVisibility.INVITED
+
+
+def fitting_teams_to_tell(session: Session, task_id: int) -> list[int]:
+    """The teams that fit a published task best, to be told of it (none once it is no longer open, or
+    when only invited teams may see it). Only reads: the telling is ``tell_fitting_teams``."""
+    from matchmaker.operations.task_matching import TOLD_ON_PUBLICATION
+
+    task = session.get(Task, task_id)
+    if task is None or not tells_fitting_teams(task):
+        return []
+    return [f.team_id for f in rank_teams_for(session, task)[:TOLD_ON_PUBLICATION]]
+
+
+def tell_fitting_teams(session: Session, task_id: int, team_ids: Sequence[int], now: datetime) -> list[int]:
+    """Tell the members of ``team_ids`` that the task fits their team, each team once per task, and
+    only while the task is still open to them; the teams told now. Locks the task first, so a
+    cancellation committed meanwhile is seen and one in progress waits; a team already told (by an
+    earlier or concurrent run) is skipped by the table's key, not by a check that could race."""
+    task = session.get(Task, task_id, with_for_update=True, populate_existing=True)
+    if task is None or not tells_fitting_teams(task):
+        return []
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    told: list[int] = []
+    for team_id in dict.fromkeys(team_ids):
+        won = session.execute(
+            insert(TaskRecommendation)
+            .values(task_id=task.id, team_id=team_id, told_at=now)
+            .on_conflict_do_nothing(index_elements=["task_id", "team_id"])
+            .returning(TaskRecommendation.team_id)
+        ).scalar_one_or_none()
+        if won is not None:
+            told.append(won)
+    users = _member_ids(session, set(told))
+    if users:
+        _tell(
+            session,
+            task,
+            "task_recommended",
+            f"A new task fits your team: {task.title_en}",
+            f"有新任务适合您的团队：{task.title_zh}",
+            user_ids=users,
+        )
+    return told
 
 
 def invite_team(
