@@ -13,7 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from matchmaker import slots, utilization
@@ -580,70 +594,168 @@ def task_counts(session: Session, space: Space, period: Period) -> dict[str, int
 # Unmet demand -------------------------------------------------------------------------------------
 
 
-def demand_evidence(session: Session, space: Space, period: Period) -> list[utilization.Evidence]:
-    """Refused and expired requests, waits that never became a booking, and needs nothing offers."""
-    evidence: list[utilization.Evidence] = []
-    kinds = {BookingStatus.REJECTED: "refused", BookingStatus.EXPIRED: "expired"}
-    for status, team_id, resource_id, at, slug in session.execute(
-        select(Booking.status, Booking.team_id, Booking.resource_id, Booking.starts_at, Tag.slug)
+# Examples of evidence a suggestion lists; the counts cover every sign.
+MAX_DEMAND_EXAMPLES = 50
+
+
+def demand_signs(space: Space, period: Period) -> CTE:
+    """One row per sign of unmet demand and capability it points at: refused and expired requests and
+    waits that never became a booking (one row for each tag of the resource), and resident teams' needs
+    that no offered capability meets. ``source_id`` is the booking's or the wait's id, so the examples
+    of a kind keep the order in which the signs were made."""
+    kind = case((Booking.status == BookingStatus.REJECTED, literal("refused")), else_=literal("expired"))
+    refusals = (
+        select(
+            kind.label("kind"),
+            Tag.slug.label("tag"),
+            Booking.team_id.label("team_id"),
+            Booking.resource_id.label("resource_id"),
+            Booking.starts_at.label("at"),
+            Booking.id.label("source_id"),
+        )
         .join(Resource, Resource.id == Booking.resource_id)
         .join(resource_tags, resource_tags.c.resource_id == Resource.id)
         .join(Tag, Tag.id == resource_tags.c.tag_id)
-        .where(Resource.space_id == space.id, Booking.status.in_(tuple(kinds)))
+        .where(Resource.space_id == space.id)
+        .where(Booking.status.in_((BookingStatus.REJECTED, BookingStatus.EXPIRED)))
         .where(Booking.starts_at >= period.start, Booking.starts_at < period.end)
-        .order_by(Booking.id, Tag.slug)
-    ):
-        evidence.append(utilization.Evidence(kinds[status], slug, team_id, resource_id, at))
-    now = utcnow()
+    )
     never_cleared = or_(
         WaitlistEntry.status.in_((WaitlistStatus.LAPSED, WaitlistStatus.OFFERED)),
-        and_(WaitlistEntry.status == WaitlistStatus.WAITING, WaitlistEntry.ends_at <= now),
+        and_(WaitlistEntry.status == WaitlistStatus.WAITING, WaitlistEntry.ends_at <= utcnow()),
     )
-    for team_id, resource_id, at, slug in session.execute(
-        select(WaitlistEntry.team_id, WaitlistEntry.resource_id, WaitlistEntry.starts_at, Tag.slug)
+    waits = (
+        select(
+            literal("waitlist"),
+            Tag.slug,
+            WaitlistEntry.team_id,
+            WaitlistEntry.resource_id,
+            WaitlistEntry.starts_at,
+            WaitlistEntry.id,
+        )
         .join(Resource, Resource.id == WaitlistEntry.resource_id)
         .join(resource_tags, resource_tags.c.resource_id == Resource.id)
         .join(Tag, Tag.id == resource_tags.c.tag_id)
         .where(Resource.space_id == space.id, never_cleared)
         .where(WaitlistEntry.starts_at >= period.start, WaitlistEntry.starts_at < period.end)
-        .order_by(WaitlistEntry.id, Tag.slug)
-    ):
-        evidence.append(utilization.Evidence("waitlist", slug, team_id, resource_id, at))
-    offered = set(offered_tags(session, space))
-    for team_id, slug in session.execute(
-        select(team_tags.c.team_id, Tag.slug)
+    )
+    needs = (
+        select(
+            literal("no_resource"),
+            Tag.slug,
+            team_tags.c.team_id,
+            null().cast(Booking.resource_id.type),
+            null().cast(UTCDateTime()),
+            team_tags.c.team_id,  # a team needs a capability once
+        )
         .join(Tag, Tag.id == team_tags.c.tag_id)
         .join(Team, Team.id == team_tags.c.team_id)
-        .where(_resident(space))
-        .order_by(team_tags.c.team_id, Tag.slug)
-    ):
-        if slug not in offered:
-            evidence.append(utilization.Evidence("no_resource", slug, team_id))
-    return evidence
-
-
-def offered_tags(session: Session, space: Space) -> list[str]:
-    """Capabilities some bookable, unretired resource of the space offers."""
-    return list(
-        session.scalars(
-            select(Tag.slug)
-            .join(resource_tags, resource_tags.c.tag_id == Tag.id)
-            .join(Resource, Resource.id == resource_tags.c.resource_id)
-            .where(Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
-            .distinct()
-        )
+        .where(_resident(space), Tag.slug.not_in(_offered_tags(space)))
     )
+    return union_all(refusals, waits, needs).cte("demand_signs")
+
+
+def _offered_tags(space: Space) -> Select[str]:
+    """Capabilities some bookable, unretired resource of the space offers."""
+    return (
+        select(Tag.slug)
+        .join(resource_tags, resource_tags.c.tag_id == Tag.id)
+        .join(Resource, Resource.id == resource_tags.c.resource_id)
+        .where(Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
+        .distinct()
+    )
+
+
+def demand_by_tag(session: Session, signs: CTE) -> list[utilization.Demand]:
+    """The signs per capability and kind, and the distinct teams behind each capability's signs."""
+    per_kind = (
+        select(signs.c.tag, signs.c.kind, func.count().label("n"))
+        .group_by(signs.c.tag, signs.c.kind)
+        .subquery()
+    )
+    teams = (
+        select(signs.c.tag, func.count(distinct(signs.c.team_id)).label("teams"))
+        .group_by(signs.c.tag)
+        .subquery()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    team_counts: dict[str, int] = {}
+    for tag, kind, n, n_teams in session.execute(
+        select(per_kind.c.tag, per_kind.c.kind, per_kind.c.n, teams.c.teams).join(
+            teams, teams.c.tag == per_kind.c.tag
+        )
+    ):
+        counts.setdefault(tag, {})[kind] = int(n)
+        team_counts[tag] = int(n_teams)
+    return [utilization.Demand(tag, by_kind, team_counts[tag]) for tag, by_kind in counts.items()]
+
+
+def demand_totals(session: Session, signs: CTE) -> dict[str, int]:
+    """Distinct signs per kind (a refused booking on a resource with three tags is one refusal)."""
+    need_tag = case((signs.c.kind == "no_resource", signs.c.tag))
+    distinct_signs = (
+        select(signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, need_tag.label("need"))
+        .distinct()
+        .subquery()
+    )
+    found: dict[str, int] = {
+        kind: int(n)
+        for kind, n in session.execute(
+            select(distinct_signs.c.kind, func.count()).group_by(distinct_signs.c.kind)
+        )
+    }
+    return {kind: found.get(kind, 0) for kind in utilization.DEMAND_KINDS}
+
+
+def demand_examples(session: Session, signs: CTE, tags: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The first ``MAX_DEMAND_EXAMPLES`` signs of each capability in ``tags``, by kind, team, resource
+    and the order in which they were made."""
+    if not tags:
+        return {}
+    place = (
+        func.row_number()
+        .over(
+            partition_by=signs.c.tag,
+            order_by=(
+                signs.c.kind,
+                signs.c.team_id,
+                func.coalesce(signs.c.resource_id, 0),
+                signs.c.source_id,
+            ),
+        )
+        .label("place")
+    )
+    ranked = (
+        select(signs.c.tag, signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, place)
+        .where(signs.c.tag.in_(list(tags)))
+        .subquery()
+    )
+    out: dict[str, list[dict[str, Any]]] = {tag: [] for tag in tags}
+    for tag, kind, team_id, resource_id, at, _place in session.execute(
+        select(ranked).where(ranked.c.place <= MAX_DEMAND_EXAMPLES).order_by(ranked.c.tag, ranked.c.place)
+    ):
+        out[tag].append(
+            {
+                "kind": kind,
+                "team_id": team_id,
+                "resource_id": resource_id,
+                "at": at.isoformat() if at else None,
+            }
+        )
+    return out
 
 
 def unmet_demand(session: Session, principal: Principal, space_id: int, period: Period) -> dict[str, Any]:
     space = managed_space(session, principal, space_id)
-    evidence = demand_evidence(session, space, period)
-    found = utilization.suggestions(evidence, offered_tags(session, space))
-    labels = _tag_labels(session, [s.tag for s in found])
+    signs = demand_signs(space, period)
+    found = utilization.suggestions(demand_by_tag(session, signs), session.scalars(_offered_tags(space)))
+    tags = [s.tag for s in found]
+    labels = _tag_labels(session, tags)
+    examples = demand_examples(session, signs, tags)
     return {
         "space_id": space.id,
         "period": period.as_dict(),
-        "totals": _count_kinds(evidence),
+        "totals": demand_totals(session, signs),
         "suggestions": [
             {
                 "tag": s.tag,
@@ -652,29 +764,11 @@ def unmet_demand(session: Session, principal: Principal, space_id: int, period: 
                 "action": s.action,
                 "teams": s.teams,
                 "counts": s.counts,
-                "evidence": [
-                    {
-                        "kind": e.kind,
-                        "team_id": e.team_id,
-                        "resource_id": e.resource_id,
-                        "at": e.at.isoformat() if e.at else None,
-                    }
-                    for e in s.evidence[:50]
-                ],
+                "evidence": examples[s.tag],
             }
             for s in found
         ],
     }
-
-
-def _count_kinds(evidence: Sequence[utilization.Evidence]) -> dict[str, int]:
-    """Distinct signs per kind (a refused booking on a resource with three tags is one refusal)."""
-    seen: dict[str, set[tuple[Any, ...]]] = {
-        k: set() for k in ("refused", "expired", "waitlist", "no_resource")
-    }
-    for e in evidence:
-        seen[e.kind].add((e.team_id, e.resource_id, e.at, e.tag if e.kind == "no_resource" else None))
-    return {k: len(v) for k, v in seen.items()}
 
 
 def _tag_labels(session: Session, slugs: Sequence[str]) -> dict[str, tuple[str, str]]:
