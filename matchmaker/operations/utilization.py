@@ -666,96 +666,89 @@ def _offered_tags(space: Space) -> Select[str]:
     )
 
 
-def demand_by_tag(session: Session, signs: CTE) -> list[utilization.Demand]:
-    """The signs per capability and kind, and the distinct teams behind each capability's signs."""
-    per_kind = (
-        select(signs.c.tag, signs.c.kind, func.count().label("n"))
-        .group_by(signs.c.tag, signs.c.kind)
-        .subquery()
-    )
-    teams = (
-        select(signs.c.tag, func.count(distinct(signs.c.team_id)).label("teams"))
-        .group_by(signs.c.tag)
-        .subquery()
-    )
-    counts: dict[str, dict[str, int]] = {}
-    team_counts: dict[str, int] = {}
-    for tag, kind, n, n_teams in session.execute(
-        select(per_kind.c.tag, per_kind.c.kind, per_kind.c.n, teams.c.teams).join(
-            teams, teams.c.tag == per_kind.c.tag
-        )
-    ):
-        counts.setdefault(tag, {})[kind] = int(n)
-        team_counts[tag] = int(n_teams)
-    return [utilization.Demand(tag, by_kind, team_counts[tag]) for tag, by_kind in counts.items()]
+@dataclass(frozen=True)
+class _DemandFigures:
+    by_tag: list[utilization.Demand]
+    totals: dict[str, int]
+    examples: dict[str, list[dict[str, Any]]]
 
 
-def demand_totals(session: Session, signs: CTE) -> dict[str, int]:
-    """Distinct signs per kind (a refused booking on a resource with three tags is one refusal)."""
+def demand_figures(session: Session, signs: CTE) -> _DemandFigures:
+    """In one statement, so the signs are gathered once: the signs per capability and kind, the distinct
+    teams behind each capability's signs, the distinct signs per kind (a refused booking on a resource
+    with three tags is one refusal), and the first ``MAX_DEMAND_EXAMPLES`` signs of each capability by
+    kind, team, resource and the order in which they were made. A capability left out of the
+    suggestions has fewer signs than ``utilization.MIN_DEMAND_EVIDENCE``, so its examples cost little."""
+    place = func.row_number().over(
+        partition_by=signs.c.tag,
+        order_by=(signs.c.kind, signs.c.team_id, func.coalesce(signs.c.resource_id, 0), signs.c.source_id),
+    )
+    ranked = select(
+        signs.c.tag, signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, place.label("n")
+    ).subquery()
+    examples = select(
+        literal("example").label("part"),
+        ranked.c.tag,
+        ranked.c.kind,
+        ranked.c.team_id,
+        ranked.c.resource_id,
+        ranked.c.at,
+        ranked.c.n,
+    ).where(ranked.c.n <= MAX_DEMAND_EXAMPLES)
+    per_kind = select(
+        literal("count"), signs.c.tag, signs.c.kind, null(), null(), null(), func.count()
+    ).group_by(signs.c.tag, signs.c.kind)
+    teams = select(
+        literal("teams"), signs.c.tag, null(), null(), null(), null(), func.count(distinct(signs.c.team_id))
+    ).group_by(signs.c.tag)
     need_tag = case((signs.c.kind == "no_resource", signs.c.tag))
     distinct_signs = (
         select(signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, need_tag.label("need"))
         .distinct()
         .subquery()
     )
-    found: dict[str, int] = {
-        kind: int(n)
-        for kind, n in session.execute(
-            select(distinct_signs.c.kind, func.count()).group_by(distinct_signs.c.kind)
-        )
-    }
-    return {kind: found.get(kind, 0) for kind in utilization.DEMAND_KINDS}
-
-
-def demand_examples(session: Session, signs: CTE, tags: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """The first ``MAX_DEMAND_EXAMPLES`` signs of each capability in ``tags``, by kind, team, resource
-    and the order in which they were made."""
-    if not tags:
-        return {}
-    place = (
-        func.row_number()
-        .over(
-            partition_by=signs.c.tag,
-            order_by=(
-                signs.c.kind,
-                signs.c.team_id,
-                func.coalesce(signs.c.resource_id, 0),
-                signs.c.source_id,
-            ),
-        )
-        .label("place")
-    )
-    ranked = (
-        select(signs.c.tag, signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, place)
-        .where(signs.c.tag.in_(list(tags)))
-        .subquery()
-    )
-    out: dict[str, list[dict[str, Any]]] = {tag: [] for tag in tags}
-    for tag, kind, team_id, resource_id, at, _place in session.execute(
-        select(ranked).where(ranked.c.place <= MAX_DEMAND_EXAMPLES).order_by(ranked.c.tag, ranked.c.place)
+    totals = select(
+        literal("total"), null(), distinct_signs.c.kind, null(), null(), null(), func.count()
+    ).group_by(distinct_signs.c.kind)
+    whole = union_all(examples, per_kind, teams, totals).subquery()
+    counts: dict[str, dict[str, int]] = {}
+    team_counts: dict[str, int] = {}
+    found: dict[str, int] = {}
+    listed: dict[str, list[dict[str, Any]]] = {}
+    for part, tag, kind, team_id, resource_id, at, n in session.execute(
+        select(whole).order_by(whole.c.tag, whole.c.n)
     ):
-        out[tag].append(
-            {
-                "kind": kind,
-                "team_id": team_id,
-                "resource_id": resource_id,
-                "at": at.isoformat() if at else None,
-            }
-        )
-    return out
+        if part == "example":
+            listed.setdefault(tag, []).append(
+                {
+                    "kind": kind,
+                    "team_id": team_id,
+                    "resource_id": resource_id,
+                    "at": at.isoformat() if at else None,
+                }
+            )
+        elif part == "count":
+            counts.setdefault(tag, {})[kind] = int(n)
+        elif part == "teams":
+            team_counts[tag] = int(n)
+        else:
+            found[kind] = int(n)
+    return _DemandFigures(
+        [utilization.Demand(tag, by_kind, team_counts[tag]) for tag, by_kind in counts.items()],
+        {kind: found.get(kind, 0) for kind in utilization.DEMAND_KINDS},
+        listed,
+    )
 
 
 def unmet_demand(session: Session, principal: Principal, space_id: int, period: Period) -> dict[str, Any]:
     space = managed_space(session, principal, space_id)
-    signs = demand_signs(space, period)
-    found = utilization.suggestions(demand_by_tag(session, signs), session.scalars(_offered_tags(space)))
-    tags = [s.tag for s in found]
-    labels = _tag_labels(session, tags)
-    examples = demand_examples(session, signs, tags)
+    figures = demand_figures(session, demand_signs(space, period))
+    found = utilization.suggestions(figures.by_tag, session.scalars(_offered_tags(space)))
+    labels = _tag_labels(session, [s.tag for s in found])
     return {
         "space_id": space.id,
         "period": period.as_dict(),
-        "totals": demand_totals(session, signs),
+        "totals": figures.totals,
         "suggestions": [
             {
                 "tag": s.tag,
@@ -764,7 +757,7 @@ def unmet_demand(session: Session, principal: Principal, space_id: int, period: 
                 "action": s.action,
                 "teams": s.teams,
                 "counts": s.counts,
-                "evidence": examples[s.tag],
+                "evidence": figures.examples[s.tag],
             }
             for s in found
         ],
