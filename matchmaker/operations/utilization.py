@@ -667,13 +667,15 @@ def _offered_tags(space: Space) -> Select[str]:
 
 
 @dataclass(frozen=True)
-class _DemandFigures:
+class DemandFigures:
+    """The unmet demand of a period: per capability, the totals per kind, and each capability's examples."""
+
     by_tag: list[utilization.Demand]
     totals: dict[str, int]
     examples: dict[str, list[dict[str, Any]]]
 
 
-def demand_figures(session: Session, signs: CTE) -> _DemandFigures:
+def demand_figures(session: Session, signs: CTE) -> DemandFigures:
     """In one statement, so the signs are gathered once: the signs per capability and kind, the distinct
     teams behind each capability's signs, the distinct signs per kind (a refused booking on a resource
     with three tags is one refusal), and the first ``MAX_DEMAND_EXAMPLES`` signs of each capability by
@@ -733,7 +735,7 @@ def demand_figures(session: Session, signs: CTE) -> _DemandFigures:
             team_counts[tag] = int(n)
         else:
             found[kind] = int(n)
-    return _DemandFigures(
+    return DemandFigures(
         [utilization.Demand(tag, by_kind, team_counts[tag]) for tag, by_kind in counts.items()],
         {kind: found.get(kind, 0) for kind in utilization.DEMAND_KINDS},
         listed,
