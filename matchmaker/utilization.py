@@ -10,7 +10,7 @@ a daylight-saving change too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -267,58 +267,52 @@ def daily_hours(
 # Unmet demand -------------------------------------------------------------------------------------
 
 
+DEMAND_KINDS = ("refused", "expired", "waitlist", "no_resource")
+
+
 @dataclass(frozen=True)
-class Evidence:
-    """One sign that a team wanted a capability and did not get it.
+class Demand:
+    """What the database counted for one capability: the signs that a team wanted it and did not get
+    it, per kind, and how many distinct teams they came from.
 
-    ``kind``: ``refused`` (a booking the host rejected), ``expired`` (a request or a waitlist offer
-    nobody could act on in time), ``waitlist`` (a wait that never turned into a booking), or
-    ``no_resource`` (a team needs the capability and no bookable resource of the space offers it)."""
+    Kinds: ``refused`` (a booking the host rejected), ``expired`` (a request or a waitlist offer nobody
+    could act on in time), ``waitlist`` (a wait that never turned into a booking), and ``no_resource``
+    (a team needs the capability and no bookable resource of the space offers it; so a capability
+    that is offered never has such a sign, and a need of it is not counted as demand)."""
 
-    kind: str
     tag: str
-    team_id: int
-    resource_id: int | None = None
-    at: datetime | None = None
+    counts: Mapping[str, int]
+    teams: int
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """ "The space should add capability ``tag``", with the evidence behind it."""
+    """ "The space should add capability ``tag``", with how much evidence is behind it."""
 
     tag: str
     action: str  # "add" (nothing offers it) or "expand" (what offers it is not enough)
     teams: int
-    evidence: tuple[Evidence, ...] = field(default=())
+    counts: dict[str, int]  # signs per kind, kinds in alphabetical order
 
     @property
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for e in self.evidence:
-            out[e.kind] = out.get(e.kind, 0) + 1
-        return out
+    def signs(self) -> int:
+        return sum(self.counts.values())
 
 
-def suggestions(evidence: Iterable[Evidence], offered_tags: Iterable[str]) -> list[Suggestion]:
-    """Group the evidence by capability. A capability nothing in the catalogue offers is to be added
-    as soon as one team needs it; one that is offered but refused or waited for in vain is to be
+def suggestions(demand: Iterable[Demand], offered_tags: Iterable[str]) -> list[Suggestion]:
+    """Judge each capability's demand. A capability nothing in the catalogue offers is to be added as
+    soon as one team needs it; one that is offered but refused or waited for in vain is to be
     expanded once ``MIN_DEMAND_EVIDENCE`` signs point at it. Strongest first: most teams, then most
     evidence, then by tag."""
     offered = set(offered_tags)
-    groups: dict[str, list[Evidence]] = {}
-    for e in evidence:
-        groups.setdefault(e.tag, []).append(e)
     out: list[Suggestion] = []
-    for tag, items in groups.items():
-        action = "expand" if tag in offered else "add"
-        if action == "expand":
-            items = [e for e in items if e.kind != "no_resource"]
-            if len(items) < MIN_DEMAND_EVIDENCE:
-                continue
-        items.sort(key=lambda e: (e.kind, e.team_id, e.resource_id or 0))
-        teams = len({e.team_id for e in items})
-        out.append(Suggestion(tag, action, teams, tuple(items)))
-    out.sort(key=lambda s: (-s.teams, -len(s.evidence), s.tag))
+    for d in demand:
+        counts = dict(sorted(d.counts.items()))
+        action = "expand" if d.tag in offered else "add"
+        if action == "expand" and sum(counts.values()) < MIN_DEMAND_EVIDENCE:
+            continue
+        out.append(Suggestion(d.tag, action, d.teams, counts))
+    out.sort(key=lambda s: (-s.teams, -s.signs, s.tag))
     return out
 
 

@@ -13,7 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from matchmaker import slots, utilization
@@ -580,70 +594,163 @@ def task_counts(session: Session, space: Space, period: Period) -> dict[str, int
 # Unmet demand -------------------------------------------------------------------------------------
 
 
-def demand_evidence(session: Session, space: Space, period: Period) -> list[utilization.Evidence]:
-    """Refused and expired requests, waits that never became a booking, and needs nothing offers."""
-    evidence: list[utilization.Evidence] = []
-    kinds = {BookingStatus.REJECTED: "refused", BookingStatus.EXPIRED: "expired"}
-    for status, team_id, resource_id, at, slug in session.execute(
-        select(Booking.status, Booking.team_id, Booking.resource_id, Booking.starts_at, Tag.slug)
+# Examples of evidence a suggestion lists; the counts cover every sign.
+MAX_DEMAND_EXAMPLES = 50
+
+
+def demand_signs(space: Space, period: Period) -> CTE:
+    """One row per sign of unmet demand and capability it points at: refused and expired requests and
+    waits that never became a booking (one row for each tag of the resource), and resident teams' needs
+    that no offered capability meets. ``source_id`` is the booking's or the wait's id, so the examples
+    of a kind keep the order in which the signs were made."""
+    kind = case((Booking.status == BookingStatus.REJECTED, literal("refused")), else_=literal("expired"))
+    refusals = (
+        select(
+            kind.label("kind"),
+            Tag.slug.label("tag"),
+            Booking.team_id.label("team_id"),
+            Booking.resource_id.label("resource_id"),
+            Booking.starts_at.label("at"),
+            Booking.id.label("source_id"),
+        )
         .join(Resource, Resource.id == Booking.resource_id)
         .join(resource_tags, resource_tags.c.resource_id == Resource.id)
         .join(Tag, Tag.id == resource_tags.c.tag_id)
-        .where(Resource.space_id == space.id, Booking.status.in_(tuple(kinds)))
+        .where(Resource.space_id == space.id)
+        .where(Booking.status.in_((BookingStatus.REJECTED, BookingStatus.EXPIRED)))
         .where(Booking.starts_at >= period.start, Booking.starts_at < period.end)
-        .order_by(Booking.id, Tag.slug)
-    ):
-        evidence.append(utilization.Evidence(kinds[status], slug, team_id, resource_id, at))
-    now = utcnow()
+    )
     never_cleared = or_(
         WaitlistEntry.status.in_((WaitlistStatus.LAPSED, WaitlistStatus.OFFERED)),
-        and_(WaitlistEntry.status == WaitlistStatus.WAITING, WaitlistEntry.ends_at <= now),
+        and_(WaitlistEntry.status == WaitlistStatus.WAITING, WaitlistEntry.ends_at <= utcnow()),
     )
-    for team_id, resource_id, at, slug in session.execute(
-        select(WaitlistEntry.team_id, WaitlistEntry.resource_id, WaitlistEntry.starts_at, Tag.slug)
+    waits = (
+        select(
+            literal("waitlist"),
+            Tag.slug,
+            WaitlistEntry.team_id,
+            WaitlistEntry.resource_id,
+            WaitlistEntry.starts_at,
+            WaitlistEntry.id,
+        )
         .join(Resource, Resource.id == WaitlistEntry.resource_id)
         .join(resource_tags, resource_tags.c.resource_id == Resource.id)
         .join(Tag, Tag.id == resource_tags.c.tag_id)
         .where(Resource.space_id == space.id, never_cleared)
         .where(WaitlistEntry.starts_at >= period.start, WaitlistEntry.starts_at < period.end)
-        .order_by(WaitlistEntry.id, Tag.slug)
-    ):
-        evidence.append(utilization.Evidence("waitlist", slug, team_id, resource_id, at))
-    offered = set(offered_tags(session, space))
-    for team_id, slug in session.execute(
-        select(team_tags.c.team_id, Tag.slug)
+    )
+    needs = (
+        select(
+            literal("no_resource"),
+            Tag.slug,
+            team_tags.c.team_id,
+            null().cast(Booking.resource_id.type),
+            null().cast(UTCDateTime()),
+            team_tags.c.team_id,  # a team needs a capability once
+        )
         .join(Tag, Tag.id == team_tags.c.tag_id)
         .join(Team, Team.id == team_tags.c.team_id)
-        .where(_resident(space))
-        .order_by(team_tags.c.team_id, Tag.slug)
-    ):
-        if slug not in offered:
-            evidence.append(utilization.Evidence("no_resource", slug, team_id))
-    return evidence
+        .where(_resident(space), Tag.slug.not_in(_offered_tags(space)))
+    )
+    return union_all(refusals, waits, needs).cte("demand_signs")
 
 
-def offered_tags(session: Session, space: Space) -> list[str]:
+def _offered_tags(space: Space) -> Select[str]:
     """Capabilities some bookable, unretired resource of the space offers."""
-    return list(
-        session.scalars(
-            select(Tag.slug)
-            .join(resource_tags, resource_tags.c.tag_id == Tag.id)
-            .join(Resource, Resource.id == resource_tags.c.resource_id)
-            .where(Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
-            .distinct()
-        )
+    return (
+        select(Tag.slug)
+        .join(resource_tags, resource_tags.c.tag_id == Tag.id)
+        .join(Resource, Resource.id == resource_tags.c.resource_id)
+        .where(Resource.space_id == space.id, Resource.kind.in_(BOOKABLE), Resource.retired_at.is_(None))
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class DemandFigures:
+    """The unmet demand of a period: per capability, the totals per kind, and each capability's examples."""
+
+    by_tag: list[utilization.Demand]
+    totals: dict[str, int]
+    examples: dict[str, list[dict[str, Any]]]
+
+
+def demand_figures(session: Session, signs: CTE) -> DemandFigures:
+    """In one statement, so the signs are gathered once: the signs per capability and kind, the distinct
+    teams behind each capability's signs, the distinct signs per kind (a refused booking on a resource
+    with three tags is one refusal), and the first ``MAX_DEMAND_EXAMPLES`` signs of each capability by
+    kind, team, resource and the order in which they were made. A capability left out of the
+    suggestions has fewer signs than ``utilization.MIN_DEMAND_EVIDENCE``, so its examples cost little."""
+    place = func.row_number().over(
+        partition_by=signs.c.tag,
+        order_by=(signs.c.kind, signs.c.team_id, func.coalesce(signs.c.resource_id, 0), signs.c.source_id),
+    )
+    ranked = select(
+        signs.c.tag, signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, place.label("n")
+    ).subquery()
+    examples = select(
+        literal("example").label("part"),
+        ranked.c.tag,
+        ranked.c.kind,
+        ranked.c.team_id,
+        ranked.c.resource_id,
+        ranked.c.at,
+        ranked.c.n,
+    ).where(ranked.c.n <= MAX_DEMAND_EXAMPLES)
+    per_kind = select(
+        literal("count"), signs.c.tag, signs.c.kind, null(), null(), null(), func.count()
+    ).group_by(signs.c.tag, signs.c.kind)
+    teams = select(
+        literal("teams"), signs.c.tag, null(), null(), null(), null(), func.count(distinct(signs.c.team_id))
+    ).group_by(signs.c.tag)
+    need_tag = case((signs.c.kind == "no_resource", signs.c.tag))
+    distinct_signs = (
+        select(signs.c.kind, signs.c.team_id, signs.c.resource_id, signs.c.at, need_tag.label("need"))
+        .distinct()
+        .subquery()
+    )
+    totals = select(
+        literal("total"), null(), distinct_signs.c.kind, null(), null(), null(), func.count()
+    ).group_by(distinct_signs.c.kind)
+    whole = union_all(examples, per_kind, teams, totals).subquery()
+    counts: dict[str, dict[str, int]] = {}
+    team_counts: dict[str, int] = {}
+    found: dict[str, int] = {}
+    listed: dict[str, list[dict[str, Any]]] = {}
+    for part, tag, kind, team_id, resource_id, at, n in session.execute(
+        select(whole).order_by(whole.c.tag, whole.c.n)
+    ):
+        if part == "example":
+            listed.setdefault(tag, []).append(
+                {
+                    "kind": kind,
+                    "team_id": team_id,
+                    "resource_id": resource_id,
+                    "at": at.isoformat() if at else None,
+                }
+            )
+        elif part == "count":
+            counts.setdefault(tag, {})[kind] = int(n)
+        elif part == "teams":
+            team_counts[tag] = int(n)
+        else:
+            found[kind] = int(n)
+    return DemandFigures(
+        [utilization.Demand(tag, by_kind, team_counts[tag]) for tag, by_kind in counts.items()],
+        {kind: found.get(kind, 0) for kind in utilization.DEMAND_KINDS},
+        listed,
     )
 
 
 def unmet_demand(session: Session, principal: Principal, space_id: int, period: Period) -> dict[str, Any]:
     space = managed_space(session, principal, space_id)
-    evidence = demand_evidence(session, space, period)
-    found = utilization.suggestions(evidence, offered_tags(session, space))
+    figures = demand_figures(session, demand_signs(space, period))
+    found = utilization.suggestions(figures.by_tag, session.scalars(_offered_tags(space)))
     labels = _tag_labels(session, [s.tag for s in found])
     return {
         "space_id": space.id,
         "period": period.as_dict(),
-        "totals": _count_kinds(evidence),
+        "totals": figures.totals,
         "suggestions": [
             {
                 "tag": s.tag,
@@ -652,29 +759,11 @@ def unmet_demand(session: Session, principal: Principal, space_id: int, period: 
                 "action": s.action,
                 "teams": s.teams,
                 "counts": s.counts,
-                "evidence": [
-                    {
-                        "kind": e.kind,
-                        "team_id": e.team_id,
-                        "resource_id": e.resource_id,
-                        "at": e.at.isoformat() if e.at else None,
-                    }
-                    for e in s.evidence[:50]
-                ],
+                "evidence": figures.examples[s.tag],
             }
             for s in found
         ],
     }
-
-
-def _count_kinds(evidence: Sequence[utilization.Evidence]) -> dict[str, int]:
-    """Distinct signs per kind (a refused booking on a resource with three tags is one refusal)."""
-    seen: dict[str, set[tuple[Any, ...]]] = {
-        k: set() for k in ("refused", "expired", "waitlist", "no_resource")
-    }
-    for e in evidence:
-        seen[e.kind].add((e.team_id, e.resource_id, e.at, e.tag if e.kind == "no_resource" else None))
-    return {k: len(v) for k, v in seen.items()}
 
 
 def _tag_labels(session: Session, slugs: Sequence[str]) -> dict[str, tuple[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 
 from matchmaker import slots, utilization
 from matchmaker.errors import InvalidInput
-from matchmaker.utilization import Capacity, Evidence, Usage
+from matchmaker.utilization import Capacity, Demand, Usage
 
 BERLIN = "Europe/Berlin"  # a zone with daylight saving: CET +01:00, CEST +02:00 from 29 March 2026
 SHANGHAI = "Asia/Shanghai"
@@ -151,21 +151,19 @@ def test_least_used_lists_the_lowest_ratios_first_and_ties_by_id() -> None:
 
 
 def test_suggestions_add_what_nothing_offers_and_expand_what_is_refused_often() -> None:
-    evidence = [
-        Evidence("no_resource", "lidar", team_id=1),
-        Evidence("no_resource", "lidar", team_id=2),
-        Evidence("refused", "sem", team_id=1, resource_id=7),
-        Evidence("waitlist", "sem", team_id=3, resource_id=7),
-        Evidence("expired", "sem", team_id=3, resource_id=7),
-        Evidence("refused", "fib", team_id=4, resource_id=8),  # one sign only: not enough
-        Evidence("no_resource", "fib", team_id=5),  # offered: a need that is met
+    demand = [
+        Demand("lidar", {"no_resource": 2}, teams=2),
+        Demand("sem", {"waitlist": 1, "refused": 1, "expired": 1}, teams=2),
+        Demand("fib", {"refused": 1}, teams=1),  # offered, one sign only: not enough
+        Demand("cnc", {"refused": 1}, teams=1),  # refused on a resource no longer offered
     ]
-    found = utilization.suggestions(evidence, offered_tags=["sem", "fib"])
-    assert [(s.tag, s.action, s.teams, len(s.evidence)) for s in found] == [
+    found = utilization.suggestions(demand, offered_tags=["sem", "fib"])
+    assert [(s.tag, s.action, s.teams, s.signs) for s in found] == [
         ("sem", "expand", 2, 3),
         ("lidar", "add", 2, 2),
+        ("cnc", "add", 1, 1),
     ]
-    assert found[0].counts == {"expired": 1, "refused": 1, "waitlist": 1}
+    assert list(found[0].counts.items()) == [("expired", 1), ("refused", 1), ("waitlist", 1)]
 
 
 @pytest.mark.parametrize(
