@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import Engine, event, inspect, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from models import Resource, Space
 from models.narrow import Narrow
-from tests.conftest import World
+from tests.conftest import World, sql_statements
 
 NAMES = Narrow(Resource, ("space_id", "name_en"))
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _row(db: Session, resource_id: int) -> object:
@@ -40,13 +23,13 @@ def test_an_adopted_row_is_persistent_with_its_columns_loaded_and_the_rest_loadi
     expected_zh = world.equipment1.name_zh
     db.expunge_all()
     row = _row(db, rid)
-    with counted(engine) as seen:
+    with sql_statements(engine) as seen:
         resource = NAMES.adopt(db, row)  # type: ignore[arg-type]
         assert inspect(resource).persistent
         assert (resource.id, resource.name_en) == (rid, world.equipment1.name_en)
         assert not db.dirty and not db.new
     assert seen == []  # what was read is there without a statement
-    with counted(engine) as seen:
+    with sql_statements(engine) as seen:
         assert resource.name_zh == expected_zh  # a column it did not read loads on first use
     assert len(seen) == 1
     assert resource.space is db.get(Space, world.space1.id)  # relationships load as usual

@@ -3,31 +3,12 @@ statements, and what it hands back comes from those reads (nothing is loaded a s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from matchmaker.operations import accounts
-from tests.conftest import Client, World
+from tests.conftest import Client, World, sql_statements
 from tests.web.booking_support import Api, next_week, token_for
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        words = statement.split()
-        if words and words[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
-            seen.append(" ".join(words))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_booking_runs_seven_statements_and_reads_no_row_twice(
@@ -38,7 +19,7 @@ def test_a_booking_runs_seven_statements_and_reads_no_row_twice(
     assert (
         api.book(world.team1.id, world.equipment1.id, next_week(1, 14), next_week(1, 15)).status_code == 201
     )
-    with statements(engine) as seen:
+    with sql_statements(engine) as seen:
         response = api.book(world.team1.id, world.equipment1.id, next_week(1, 10), next_week(1, 12))
     assert response.status_code == 201, response.json
     # The token with its user and roles; the resource with its space and rules; the team, locked, with
